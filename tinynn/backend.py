@@ -1,0 +1,164 @@
+"""The array backend: the one module of tinynn that imports numpy or cupy for array math.
+
+Every other module writes ``from tinynn.backend import xp`` and calls ``xp.dot``, ``xp.exp``, ...
+``xp`` is a small proxy that forwards to the module of the *current* backend, so
+``set_backend('cupy')`` switches every layer at once, even in modules imported earlier.
+
+>>> from tinynn import backend
+>>> backend.set_backend('numpy')
+>>> backend.xp.zeros(3).tolist()
+[0.0, 0.0, 0.0]
+>>> backend.floatx()
+'float32'
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+__all__ = [
+    "xp", "set_backend", "backend", "get_array_module", "to_cpu", "to_gpu",
+    "floatx", "set_floatx", "epsilon", "set_epsilon", "rng", "set_seed", "cast", "asarray", "erf",
+]
+
+_BACKENDS = ("numpy", "cupy")
+_state = {"name": "numpy", "module": np, "floatx": "float32", "epsilon": 1e-7, "seed": None}
+_rngs: dict = {}
+
+
+class _ArrayModule:
+    """Forwards attribute access to numpy or cupy, whichever backend is current."""
+
+    __slots__ = ()
+
+    def __getattr__(self, name):
+        return getattr(_state["module"], name)
+
+    def __repr__(self):
+        return f"<tinynn xp -> {_state['name']}>"
+
+
+xp = _ArrayModule()
+
+
+def _import_cupy():
+    try:
+        import cupy  # noqa: PLC0415 - optional dependency
+    except ImportError as err:
+        raise RuntimeError(
+            "set_backend('cupy') needs CuPy, which is not installed. Install the GPU extra "
+            "(pip install 'tinynn[gpu]', i.e. cupy-cuda12x) on a machine with an NVIDIA GPU."
+        ) from err
+    try:
+        n = cupy.cuda.runtime.getDeviceCount()
+    except Exception as err:  # cupy raises CUDARuntimeError when the driver is missing
+        raise RuntimeError(
+            f"set_backend('cupy'): CuPy is installed but no CUDA device is usable ({err}). "
+            "Use set_backend('numpy') on this machine."
+        ) from err
+    if n < 1:
+        raise RuntimeError("set_backend('cupy'): CuPy found no CUDA device. Use set_backend('numpy').")
+    return cupy
+
+
+def set_backend(name: str) -> None:
+    """Choose the array library: ``'numpy'`` (CPU, the default) or ``'cupy'`` (NVIDIA GPU)."""
+    if name not in _BACKENDS:
+        raise ValueError(f"Unknown backend {name!r}; expected one of {_BACKENDS}.")
+    module = np if name == "numpy" else _import_cupy()
+    _state["name"], _state["module"] = name, module
+
+
+def backend() -> str:
+    """The name of the current backend, ``'numpy'`` or ``'cupy'`` (like ``keras.backend.backend()``)."""
+    return _state["name"]
+
+
+def get_array_module(*arrays):
+    """numpy or cupy, whichever owns ``arrays`` (numpy for plain Python values)."""
+    for a in arrays:
+        a = getattr(a, "value", a)  # a Variable holds its array in .value
+        if type(a).__module__.split(".")[0] == "cupy":
+            return _state["module"] if _state["name"] == "cupy" else _import_cupy()
+    return np
+
+
+def to_cpu(a):
+    """A numpy array with the values of ``a`` (a cupy array is copied from the GPU)."""
+    a = getattr(a, "value", a)
+    if hasattr(a, "get") and type(a).__module__.split(".")[0] == "cupy":
+        return a.get()
+    return np.asarray(a)
+
+
+def to_gpu(a):
+    """A cupy array with the values of ``a`` (needs CuPy and a GPU)."""
+    cupy = _import_cupy()
+    return cupy.asarray(getattr(a, "value", a))
+
+
+def asarray(a, dtype=None):
+    """``a`` as an array of the current backend (moving it to the GPU if needed)."""
+    a = getattr(a, "value", a)
+    if _state["name"] == "cupy":
+        return _state["module"].asarray(a, dtype=dtype)
+    return np.asarray(to_cpu(a) if get_array_module(a) is not np else a, dtype=dtype)
+
+
+def floatx() -> str:
+    """The default float dtype as a string, ``'float32'`` unless changed (as in Keras)."""
+    return _state["floatx"]
+
+
+def set_floatx(value: str) -> None:
+    """Set the default float dtype: ``'float16'``, ``'float32'`` or ``'float64'``."""
+    if value not in ("float16", "float32", "float64"):
+        raise ValueError(f"Unknown floatx {value!r}; expected 'float16', 'float32' or 'float64'.")
+    _state["floatx"] = value
+
+
+def epsilon() -> float:
+    """The fuzz factor used to keep logs and divisions finite (1e-7, as in Keras)."""
+    return _state["epsilon"]
+
+
+def set_epsilon(value: float) -> None:
+    _state["epsilon"] = float(value)
+
+
+def cast(a, dtype=None):
+    """``a`` as an array of ``dtype`` (default ``floatx()``) on the current backend."""
+    return asarray(a, dtype=dtype or floatx())
+
+
+def set_seed(seed) -> None:
+    """Seed one random generator per backend (``tinynn.utils.set_random_seed`` calls this)."""
+    _state["seed"] = seed
+    _rngs.clear()
+
+
+def rng():
+    """The seeded random generator of the current backend (``xp.random.default_rng``)."""
+    name = _state["name"]
+    if name not in _rngs:
+        _rngs[name] = _state["module"].random.default_rng(_state["seed"])
+    return _rngs[name]
+
+
+def is_float_array(a) -> bool:
+    return np.issubdtype(np.dtype(a.dtype), np.floating)
+
+
+def dtype_name(a) -> str:
+    return np.dtype(a.dtype).name
+
+
+def erf(a):
+    """The error function, elementwise (numpy has none: Python's ``math.erf`` per element; cupyx on GPU)."""
+    if _state["name"] == "cupy":
+        from cupyx.scipy.special import erf as _erf  # noqa: PLC0415
+
+        return _erf(a)
+    a = np.asarray(a)
+    return np.frompyfunc(math.erf, 1, 1)(a).astype(a.dtype if a.dtype.kind == "f" else floatx())

@@ -1,0 +1,287 @@
+"""The layer contract: Keras' ``build`` / ``call`` plus the ``backward`` that Keras hides.
+
+A layer
+
+* creates its weights in ``build(input_shape)`` with ``add_weight`` (each a :class:`~tinynn.variables.Variable`
+  holding ``.value`` and a preallocated ``.grad``);
+* computes its output in ``call(x, training=False)`` and keeps in ``self`` what backward needs;
+* in ``backward(dy)`` receives :math:`\\partial L/\\partial y`, **writes** the parameter gradients into the
+  weights' ``.grad`` buffers (overwriting them) and **returns** :math:`\\partial L/\\partial x`. It never
+  modifies ``dy`` in place.
+
+Calling a layer (``layer(x)``) builds it on first use from ``x.shape`` and checks later inputs against
+the shape it was built for, so a wrong input gives an error naming the layer and both shapes.
+"""
+from __future__ import annotations
+
+import inspect
+import math
+import re
+from collections import defaultdict
+
+from tinynn import backend, initializers
+from tinynn.backend import xp
+from tinynn.variables import Variable
+
+_NAME_COUNTS: defaultdict = defaultdict(int)
+
+
+def _snake_case(name):
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower().replace("_r_n_n", "_rnn").replace("l_s_t_m", "lstm").replace("g_r_u", "gru")
+
+
+def unique_name(prefix):
+    """``dense``, ``dense_1``, ``dense_2``, ... like Keras' automatic layer names."""
+    n = _NAME_COUNTS[prefix]
+    _NAME_COUNTS[prefix] += 1
+    return prefix if n == 0 else f"{prefix}_{n}"
+
+
+def shape_str(shape):
+    return "(" + ", ".join("None" if d is None else str(d) for d in shape) + ("," if len(shape) == 1 else "") + ")"
+
+
+class InputSpec:
+    """What a layer accepts once built: a number of dimensions and the sizes of some axes."""
+
+    def __init__(self, ndim=None, min_ndim=None, axes=None, shape=None):
+        if shape is not None:
+            ndim, axes = len(shape), {i: d for i, d in enumerate(shape) if d is not None and i > 0}
+        self.ndim, self.min_ndim, self.axes = ndim, min_ndim, dict(axes or {})
+
+    def expected(self, ndim):
+        dims = [None] * (self.ndim or max(ndim, self.min_ndim or 0))
+        for axis, size in self.axes.items():
+            dims[axis] = size
+        return shape_str(dims)
+
+    def check(self, layer, shape):
+        ok = (self.ndim is None or len(shape) == self.ndim) and (self.min_ndim is None or len(shape) >= self.min_ndim)
+        if ok:
+            ok = all(-len(shape) <= axis < len(shape) and shape[axis] == size for axis, size in self.axes.items())
+        if not ok:
+            raise ValueError(
+                f"Input of layer '{layer.name}' ({type(layer).__name__}) has the wrong shape: expected "
+                f"{self.expected(len(shape))}, got {shape_str(shape)}. The layer was built for inputs of shape "
+                f"{shape_str(layer.input_shape) if layer.input_shape else '?'}."
+                + _shape_hint(layer, shape)
+            )
+
+
+def _shape_hint(layer, shape):
+    built = layer.input_shape
+    if built and len(built) > 2 and len(shape) == 2 and math.prod(d for d in built[1:]) == shape[1]:
+        return (f" The data looks already flattened: either feed it with shape {shape_str((None, *built[1:]))} "
+                f"(x.reshape(-1, {', '.join(str(d) for d in built[1:])})) or declare input_shape=({shape[1]},).")
+    return ""
+
+
+class Layer:
+    """Base class of all layers (Keras' ``keras.layers.Layer``), with a visible ``backward``."""
+
+    def __init__(self, trainable=True, name=None, dtype=None, input_shape=None, input_dim=None,
+                 batch_input_shape=None, batch_size=None, **kwargs):
+        if kwargs:
+            raise TypeError(
+                f"{type(self).__name__}: unexpected keyword argument(s) {', '.join(map(repr, kwargs))}."
+            )
+        self.name = name or unique_name(_snake_case(type(self).__name__))
+        self.trainable = trainable
+        self.dtype = dtype
+        self.built = False
+        self.supports_masking = False
+        self.input_spec = None
+        self.input_shape = None  # the shape the layer was built for, with None for the batch axis
+        self._weights: list[Variable] = []
+        self._layers: list[Layer] = []  # sub-layers (e.g. a Bidirectional's two RNNs)
+        if input_dim is not None:
+            input_shape = (input_dim,)
+        if batch_input_shape is not None:
+            self._batch_input_shape = tuple(batch_input_shape)
+        elif input_shape is not None:
+            self._batch_input_shape = (batch_size, *tuple(input_shape))
+        else:
+            self._batch_input_shape = None
+
+    # --- weights ---------------------------------------------------------------------------
+    def add_weight(self, shape=None, initializer="glorot_uniform", dtype=None, trainable=True,
+                   regularizer=None, constraint=None, name=None):
+        """Create a :class:`Variable`, initialise it, and register it with this layer."""
+        shape = tuple(int(d) for d in (shape or ()))
+        dtype = dtype or self.dtype or backend.floatx()
+        value = initializers.get(initializer)(shape, dtype)
+        if regularizer is not None:
+            from tinynn import regularizers  # noqa: PLC0415 - avoid a cycle
+
+            regularizer = regularizers.get(regularizer)
+        var = Variable(value, name=f"{self.name}/{name or 'variable'}", trainable=trainable, dtype=dtype,
+                       regularizer=regularizer, constraint=constraint)
+        self._weights.append(var)
+        return var
+
+    @property
+    def weights(self):
+        """All weights: the trainable ones first, as in Keras."""
+        return self.trainable_weights + self.non_trainable_weights
+
+    @property
+    def trainable_weights(self):
+        if not self.trainable:
+            return []
+        own = [w for w in self._weights if w.trainable]
+        return own + [w for layer in self._layers for w in layer.trainable_weights]
+
+    @property
+    def non_trainable_weights(self):
+        own = [w for w in self._weights if not w.trainable or not self.trainable]
+        subs = [w for layer in self._layers for w in
+                (layer.non_trainable_weights if self.trainable else layer.weights)]
+        return own + subs
+
+    @property
+    def variables(self):
+        return self.weights
+
+    def get_weights(self):
+        """The weights' values as a list of numpy arrays (copies)."""
+        return [w.numpy() for w in self.weights]
+
+    def set_weights(self, weights):
+        """Set the weights from a list of arrays, in the order of ``get_weights()``."""
+        params = self.weights
+        if len(weights) != len(params):
+            raise ValueError(
+                f"Layer '{self.name}' expects {len(params)} weight arrays "
+                f"({', '.join(shape_str(p.shape) for p in params)}), got {len(weights)}."
+            )
+        for p, w in zip(params, weights):
+            if tuple(w.shape) != p.shape:
+                raise ValueError(
+                    f"Layer '{self.name}': weight '{p.name}' has shape {shape_str(p.shape)}, "
+                    f"the value given has shape {shape_str(tuple(w.shape))}."
+                )
+        for p, w in zip(params, weights):
+            p.assign(backend.asarray(w, dtype=p.dtype))
+
+    def count_params(self):
+        """The number of scalars in all weights."""
+        if not self.built:
+            raise ValueError(f"Layer '{self.name}' is not built yet, so it has no weights to count.")
+        return sum(w.size for w in self.weights)
+
+    @property
+    def losses(self):
+        """Regularisation penalties of this layer's weights (added to the training loss)."""
+        return [w.regularizer(w.value) for w in self._all_weights() if w.regularizer is not None]
+
+    def _all_weights(self):
+        return self._weights + [w for layer in self._layers for w in layer._all_weights()]
+
+    # --- build / call ----------------------------------------------------------------------
+    def build(self, input_shape):
+        """Create the weights for inputs of ``input_shape`` (batch axis first, may be None)."""
+        self.built = True
+
+    def call(self, inputs, training=False):
+        """The forward pass. Subclasses implement it."""
+        raise NotImplementedError(f"Layer '{self.name}' ({type(self).__name__}) does not implement call().")
+
+    def backward(self, dy):
+        """:math:`\\partial L/\\partial x` from :math:`\\partial L/\\partial y`; fills the weights' ``.grad``.
+
+        A layer that defines only ``call`` gets its backward from :mod:`tinynn.autograd`, which re-runs
+        ``call`` on tensors that record the operations.
+        """
+        from tinynn import autograd  # noqa: PLC0415 - optional engine, loaded on demand
+
+        return autograd.layer_backward(self, dy)
+
+    def compute_output_shape(self, input_shape):
+        """The output shape for an input shape (batch axis may be None). Default: unchanged."""
+        return tuple(input_shape)
+
+    def compute_mask(self, inputs, mask=None):
+        """The mask to pass on to the next layer (``None`` unless the layer supports masking)."""
+        return mask if self.supports_masking else None
+
+    def build_from_shape(self, input_shape):
+        """Build for ``input_shape`` if not built yet, and remember the shape the layer accepts."""
+        input_shape = tuple(input_shape)
+        if not self.built:
+            self.build(input_shape)
+            self.built = True
+            self.input_shape = (None, *input_shape[1:])
+            if self.input_spec is None:
+                self.input_spec = InputSpec(min_ndim=len(input_shape) if len(input_shape) > 1 else None,
+                                            axes={-1: input_shape[-1]} if len(input_shape) > 1 else {})
+        return self
+
+    def __call__(self, inputs, training=False, mask=None, **kwargs):
+        x = inputs if _is_array(inputs) else backend.asarray(inputs)
+        if not self.built:
+            shape = tuple(x.shape)
+            if self._batch_input_shape is not None:
+                declared = self._batch_input_shape
+                if len(declared) != len(shape) or any(d is not None and d != s for d, s in zip(declared[1:], shape[1:])):
+                    raise ValueError(
+                        f"Input of layer '{self.name}' ({type(self).__name__}) has the wrong shape: the layer was "
+                        f"declared with input_shape={shape_str(declared[1:])}, so it expects "
+                        f"{shape_str((None, *declared[1:]))}, got {shape_str(shape)}." + _shape_hint(
+                            _Declared(declared), shape)
+                    )
+            self.build_from_shape(shape)
+        elif self.input_spec is not None:
+            self.input_spec.check(self, tuple(x.shape))
+        call_kwargs = dict(kwargs)
+        params = _call_params(type(self))
+        if "training" in params:
+            call_kwargs["training"] = training
+        if "mask" in params and mask is not None:
+            call_kwargs["mask"] = mask
+        return self.call(x, **call_kwargs)
+
+    # --- description -------------------------------------------------------------------------
+    def get_config(self):
+        """The constructor arguments, so a layer can be re-created with ``from_config``."""
+        config = {"name": self.name, "trainable": self.trainable}
+        if self.dtype is not None:
+            config["dtype"] = self.dtype
+        if self._batch_input_shape is not None:
+            config["batch_input_shape"] = list(self._batch_input_shape)
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+    @property
+    def output_shape(self):
+        if self.input_shape is None:
+            raise AttributeError(f"Layer '{self.name}' is not built: it has no output shape yet.")
+        return self.compute_output_shape(self.input_shape)
+
+    def __repr__(self):
+        return f"<{type(self).__name__} name={self.name!r} built={self.built}>"
+
+
+class _Declared:
+    def __init__(self, declared):
+        self.input_shape = (None, *declared[1:])
+
+
+_CALL_PARAMS: dict = {}
+
+
+def _call_params(cls):
+    if cls not in _CALL_PARAMS:
+        sig = inspect.signature(cls.call)
+        accepts_kwargs = any(p.kind is p.VAR_KEYWORD for p in sig.parameters.values())
+        names = set(sig.parameters)
+        if accepts_kwargs:
+            names |= {"training", "mask"}
+        _CALL_PARAMS[cls] = names
+    return _CALL_PARAMS[cls]
+
+
+def _is_array(x):
+    return hasattr(x, "shape") and hasattr(x, "dtype") and not isinstance(x, Variable)
