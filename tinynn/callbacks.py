@@ -1,0 +1,339 @@
+"""Callbacks: code that runs at fixed points of ``fit`` (Keras' hook names and classes).
+
+The training loop calls, in order::
+
+    on_train_begin
+      on_epoch_begin(epoch)
+        on_train_batch_begin(batch) ... on_train_batch_end(batch, logs)    # for every batch
+        on_test_begin ... on_test_end                                      # validation, if any
+      on_epoch_end(epoch, logs)                                            # logs: loss, metrics, val_*
+    on_train_end
+
+Setting ``self.model.stop_training = True`` in any hook ends training after the current batch.
+"""
+from __future__ import annotations
+
+import math
+import os
+import sys
+import warnings
+
+__all__ = [
+    "Callback", "CallbackList", "History", "ProgbarLogger", "EarlyStopping", "TerminateOnNaN",
+    "LambdaCallback", "ModelCheckpoint", "LearningRateScheduler", "ReduceLROnPlateau",
+]
+
+
+class Callback:
+    """Base class: override any of the ``on_*`` hooks. ``self.model`` and ``self.params`` are set by fit."""
+
+    def __init__(self):
+        self.model = None
+        self.params = {}
+
+    def set_model(self, model):
+        self.model = model
+
+    def set_params(self, params):
+        self.params = params
+
+    def on_train_begin(self, logs=None): ...
+    def on_train_end(self, logs=None): ...
+    def on_epoch_begin(self, epoch, logs=None): ...
+    def on_epoch_end(self, epoch, logs=None): ...
+    def on_train_batch_begin(self, batch, logs=None): ...
+    def on_train_batch_end(self, batch, logs=None): ...
+    def on_test_begin(self, logs=None): ...
+    def on_test_end(self, logs=None): ...
+    def on_test_batch_begin(self, batch, logs=None): ...
+    def on_test_batch_end(self, batch, logs=None): ...
+    def on_predict_begin(self, logs=None): ...
+    def on_predict_end(self, logs=None): ...
+    def on_predict_batch_begin(self, batch, logs=None): ...
+    def on_predict_batch_end(self, batch, logs=None): ...
+
+
+class CallbackList(Callback):
+    """Calls every hook on each callback in order."""
+
+    def __init__(self, callbacks=None, model=None, **params):
+        super().__init__()
+        self.callbacks = list(callbacks or [])
+        if model is not None:
+            self.set_model(model)
+        if params:
+            self.set_params(params)
+
+    def append(self, callback):
+        self.callbacks.append(callback)
+
+    def set_model(self, model):
+        self.model = model
+        for c in self.callbacks:
+            c.set_model(model)
+
+    def set_params(self, params):
+        self.params = params
+        for c in self.callbacks:
+            c.set_params(params)
+
+    def __iter__(self):
+        return iter(self.callbacks)
+
+
+def _dispatch(hook):
+    def call_all(self, *args, **kwargs):
+        for c in self.callbacks:
+            getattr(c, hook)(*args, **kwargs)
+
+    call_all.__name__ = hook
+    return call_all
+
+
+for _hook in [name for name in vars(Callback) if name.startswith("on_")]:
+    setattr(CallbackList, _hook, _dispatch(_hook))
+
+
+class History(Callback):
+    """Records the epoch logs: ``history.history['loss']`` is the list of per-epoch losses."""
+
+    def __init__(self):
+        super().__init__()
+        self.history = {}
+        self.epoch = []
+
+    def on_train_begin(self, logs=None):
+        self.epoch = [] if not self.epoch else self.epoch  # keep earlier fits' epochs (Keras does too)
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.epoch.append(epoch)
+        for k, v in (logs or {}).items():
+            self.history.setdefault(k, []).append(v)
+
+
+def format_logs(logs, keys=None):
+    """``'accuracy: 0.9750 - loss: 0.0812'`` (Keras 3 sorts the names)."""
+    items = sorted((k, v) for k, v in logs.items() if keys is None or k in keys)
+    return " - ".join(f"{k}: {v:.4f}" if isinstance(v, float) else f"{k}: {v}" for k, v in items)
+
+
+class ProgbarLogger(Callback):
+    """Progress output of ``fit(verbose=...)``.
+
+    ``verbose=1``: a tqdm bar per epoch with the running metrics (Keras' progress bar).
+    ``verbose=2``: one line per epoch, ``Epoch 3/10 - accuracy: 0.9750 - loss: 0.0812``, without timings
+    so that notebooks give the same text on every run.
+    """
+
+    def __init__(self, verbose=1, file=None):
+        super().__init__()
+        self.verbose = verbose
+        self.file = file
+        self._bar = None
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch = epoch
+        epochs, steps = self.params.get("epochs"), self.params.get("steps")
+        if self.verbose == 1:
+            from tqdm.auto import tqdm  # noqa: PLC0415
+
+            self._bar = tqdm(total=steps, desc=f"Epoch {epoch + 1}/{epochs}", unit="step", leave=True,
+                             file=self.file or sys.stdout, mininterval=0.2, dynamic_ncols=True)
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self._bar is not None:
+            self._bar.update(1)
+            if logs and (batch % 10 == 0 or batch + 1 == self.params.get("steps")):
+                self._bar.set_postfix_str(format_logs(logs), refresh=False)
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self._bar is not None:
+            self._bar.set_postfix_str(format_logs(logs or {}), refresh=True)
+            self._bar.close()
+            self._bar = None
+        elif self.verbose == 2:
+            print(f"Epoch {epoch + 1}/{self.params.get('epochs')} - {format_logs(logs or {})}",
+                  file=self.file or sys.stdout, flush=True)
+
+    def on_train_end(self, logs=None):
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
+
+
+class _MonitorMixin:
+    def _init_monitor(self, monitor, mode, min_delta):
+        if mode not in ("auto", "min", "max"):
+            raise ValueError(f"{type(self).__name__}: mode must be 'auto', 'min' or 'max', got {mode!r}.")
+        if mode == "auto":
+            mode = "max" if any(s in monitor for s in ("acc", "auc", "precision", "recall")) else "min"
+        self.monitor, self.mode, self.min_delta = monitor, mode, abs(min_delta)
+
+    def _improved(self, current, best):
+        if best is None:
+            return True
+        return current < best - self.min_delta if self.mode == "min" else current > best + self.min_delta
+
+    def _get_monitor_value(self, logs):
+        value = (logs or {}).get(self.monitor)
+        if value is None:
+            warnings.warn(
+                f"{type(self).__name__}: the monitored quantity {self.monitor!r} is not in the logs "
+                f"(available: {', '.join(sorted(logs or {})) or 'none'}).", stacklevel=3)
+        return value
+
+
+class EarlyStopping(_MonitorMixin, Callback):
+    """Stop when ``monitor`` has stopped improving for ``patience`` epochs.
+
+    With ``restore_best_weights=True`` the model gets back the weights of its best epoch.
+    """
+
+    def __init__(self, monitor="val_loss", min_delta=0, patience=0, verbose=0, mode="auto", baseline=None,
+                 restore_best_weights=False, start_from_epoch=0):
+        super().__init__()
+        self._init_monitor(monitor, mode, min_delta)
+        self.patience, self.verbose, self.baseline = patience, verbose, baseline
+        self.restore_best_weights, self.start_from_epoch = restore_best_weights, start_from_epoch
+
+    def on_train_begin(self, logs=None):
+        self.wait, self.stopped_epoch, self.best_epoch = 0, 0, 0
+        self.best, self.best_weights = self.baseline, None
+
+    def on_epoch_end(self, epoch, logs=None):
+        current = self._get_monitor_value(logs)
+        if current is None or epoch < self.start_from_epoch:
+            return
+        if self.restore_best_weights and self.best_weights is None:
+            self.best_weights = self.model.get_weights()
+        self.wait += 1
+        if self._improved(current, self.best):
+            self.best, self.best_epoch, self.wait = current, epoch, 0
+            if self.restore_best_weights:
+                self.best_weights = self.model.get_weights()
+            return
+        if self.wait >= self.patience and epoch > 0:
+            self.stopped_epoch = epoch
+            self.model.stop_training = True
+
+    def on_train_end(self, logs=None):
+        if self.stopped_epoch > 0 and self.verbose:
+            print(f"Epoch {self.stopped_epoch + 1}: early stopping")
+        if self.restore_best_weights and self.best_weights is not None:
+            if self.verbose:
+                print(f"Restoring model weights from the end of the best epoch: {self.best_epoch + 1}.")
+            self.model.set_weights(self.best_weights)
+
+
+class TerminateOnNaN(Callback):
+    """Stop training as soon as the loss is NaN or infinite."""
+
+    def on_train_batch_end(self, batch, logs=None):
+        loss = (logs or {}).get("loss")
+        if loss is not None and not math.isfinite(loss):
+            print(f"Batch {batch}: Invalid loss, terminating training")
+            self.model.stop_training = True
+
+
+class LambdaCallback(Callback):
+    """A callback from plain functions: ``LambdaCallback(on_epoch_end=lambda epoch, logs: print(epoch))``."""
+
+    def __init__(self, on_epoch_begin=None, on_epoch_end=None, on_train_begin=None, on_train_end=None,
+                 on_train_batch_begin=None, on_train_batch_end=None, **kwargs):
+        super().__init__()
+        hooks = dict(on_epoch_begin=on_epoch_begin, on_epoch_end=on_epoch_end, on_train_begin=on_train_begin,
+                     on_train_end=on_train_end, on_train_batch_begin=on_train_batch_begin,
+                     on_train_batch_end=on_train_batch_end, **kwargs)
+        for name, fn in hooks.items():
+            if not hasattr(Callback, name):
+                raise TypeError(f"LambdaCallback: unknown hook {name!r}.")
+            if fn is not None:
+                setattr(self, name, fn)
+
+
+class ModelCheckpoint(_MonitorMixin, Callback):
+    """Save the weights after every epoch, or only when ``monitor`` improved (``save_best_only``).
+
+    The path may contain ``{epoch}`` and log names: ``'ckpt-{epoch:02d}-{val_loss:.2f}.weights.npz'``.
+    Files are written atomically (see ``Sequential.save_weights``).
+    """
+
+    def __init__(self, filepath, monitor="val_loss", verbose=0, save_best_only=False, save_weights_only=True,
+                 mode="auto", save_freq="epoch", initial_value_threshold=None):
+        super().__init__()
+        self._init_monitor(monitor, mode, 0)
+        self.filepath, self.verbose, self.save_best_only = os.fspath(filepath), verbose, save_best_only
+        self.save_weights_only = save_weights_only
+        if save_freq != "epoch":
+            raise ValueError("ModelCheckpoint: only save_freq='epoch' is supported.")
+        self.best = initial_value_threshold
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        path = self.filepath.format(epoch=epoch + 1, **logs)
+        if self.save_best_only:
+            current = self._get_monitor_value(logs)
+            if current is None or not self._improved(current, self.best):
+                return
+            if self.verbose:
+                print(f"Epoch {epoch + 1}: {self.monitor} improved from {self.best} to {current:.5f}, saving model to {path}")
+            self.best = current
+        if self.save_weights_only or not hasattr(self.model, "save"):
+            self.model.save_weights(path)
+        else:
+            self.model.save(path)
+
+
+class LearningRateScheduler(Callback):
+    """Set the learning rate at the start of each epoch: ``schedule(epoch, lr) -> new lr``."""
+
+    def __init__(self, schedule, verbose=0):
+        super().__init__()
+        self.schedule, self.verbose = schedule, verbose
+
+    def on_epoch_begin(self, epoch, logs=None):
+        lr = float(self.model.optimizer.learning_rate)
+        new = float(self.schedule(epoch, lr))
+        self.model.optimizer.learning_rate = new
+        if self.verbose:
+            print(f"Epoch {epoch + 1}: LearningRateScheduler setting learning rate to {new}.")
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is not None:
+            logs["learning_rate"] = float(self.model.optimizer.learning_rate)
+
+
+class ReduceLROnPlateau(_MonitorMixin, Callback):
+    """Multiply the learning rate by ``factor`` when ``monitor`` has not improved for ``patience`` epochs."""
+
+    def __init__(self, monitor="val_loss", factor=0.1, patience=10, verbose=0, mode="auto", min_delta=1e-4,
+                 cooldown=0, min_lr=0.0):
+        super().__init__()
+        if factor >= 1.0:
+            raise ValueError(f"ReduceLROnPlateau: factor must be < 1, got {factor}.")
+        self._init_monitor(monitor, mode, min_delta)
+        self.factor, self.patience, self.verbose = factor, patience, verbose
+        self.cooldown, self.min_lr = cooldown, min_lr
+
+    def on_train_begin(self, logs=None):
+        self.best, self.wait, self.cooldown_counter = None, 0, 0
+
+    def on_epoch_end(self, epoch, logs=None):
+        current = self._get_monitor_value(logs)
+        if current is None:
+            return
+        if self.cooldown_counter > 0:
+            self.cooldown_counter -= 1
+            self.wait = 0
+        if self._improved(current, self.best):
+            self.best, self.wait = current, 0
+        elif self.cooldown_counter <= 0:
+            self.wait += 1
+            if self.wait >= self.patience:
+                lr = float(self.model.optimizer.learning_rate)
+                if lr > self.min_lr:
+                    self.model.optimizer.learning_rate = max(lr * self.factor, self.min_lr)
+                    if self.verbose:
+                        print(f"Epoch {epoch + 1}: ReduceLROnPlateau reducing learning rate to {self.model.optimizer.learning_rate}.")
+                    self.cooldown_counter, self.wait = self.cooldown, 0
+

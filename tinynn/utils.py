@@ -1,0 +1,62 @@
+"""Small helpers with Keras' names: ``to_categorical``, ``set_random_seed``, ``pad_sequences``."""
+from __future__ import annotations
+
+import random
+
+from tinynn import backend
+from tinynn.backend import xp
+
+__all__ = ["to_categorical", "set_random_seed", "pad_sequences", "normalize"]
+
+
+def to_categorical(y, num_classes=None, dtype="float32"):
+    """One-hot encode integer class labels (Keras semantics).
+
+    ``y`` of shape (N,) (or (N, 1), which is squeezed) becomes (N, num_classes); other shapes get a new
+    last axis. ``num_classes`` defaults to ``max(y) + 1``.
+
+    >>> to_categorical([0, 2, 1]).tolist()
+    [[1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.0, 1.0, 0.0]]
+    """
+    y = backend.asarray(y)
+    if y.dtype.kind == "f":
+        if not bool((y == xp.round(y)).all()):
+            raise ValueError("to_categorical: labels must be whole numbers (class indices), got fractional values.")
+    y = y.astype("int64")
+    shape = tuple(y.shape)
+    if len(shape) > 1 and shape[-1] == 1:
+        shape = shape[:-1]
+    y = y.reshape(-1)
+    if y.size and int(y.min()) < 0:
+        raise ValueError(f"to_categorical: labels must be >= 0, got {int(y.min())}.")
+    if num_classes is None:
+        num_classes = int(y.max()) + 1 if y.size else 0
+    elif y.size and int(y.max()) >= num_classes:
+        raise ValueError(
+            f"to_categorical: label {int(y.max())} does not fit num_classes={num_classes} (labels must be < num_classes)."
+        )
+    out = xp.zeros((y.size, num_classes), dtype=dtype)
+    out[xp.arange(y.size), y] = 1
+    return backend.to_cpu(out.reshape(*shape, num_classes)) if backend.backend() == "numpy" else out.reshape(*shape, num_classes)
+
+
+def set_random_seed(seed):
+    """Seed Python's ``random`` and tinynn's generators (NumPy/CuPy), like ``keras.utils.set_random_seed``."""
+    if not isinstance(seed, int):
+        raise ValueError(f"set_random_seed: seed must be an integer, got {seed!r}.")
+    random.seed(seed)
+    backend.set_seed(seed)
+
+
+def normalize(x, axis=-1, order=2):
+    """Scale ``x`` to unit ``order``-norm along ``axis`` (zero vectors stay zero)."""
+    x = backend.asarray(x)
+    norm = xp.linalg.norm(x, ord=order, axis=axis, keepdims=True)
+    return x / xp.where(norm == 0, 1, norm)
+
+
+def pad_sequences(sequences, maxlen=None, dtype="int32", padding="pre", truncating="pre", value=0.0):
+    """See :func:`tinynn.preprocessing.sequence.pad_sequences` (also exported here, as in Keras 3)."""
+    from tinynn.preprocessing.sequence import pad_sequences as _pad  # noqa: PLC0415
+
+    return _pad(sequences, maxlen=maxlen, dtype=dtype, padding=padding, truncating=truncating, value=value)
