@@ -238,6 +238,10 @@ class Layer:
             call_kwargs["training"] = training
         if "mask" in params and mask is not None:
             call_kwargs["mask"] = mask
+        if type(self).backward is Layer.backward:  # no hand-written backward: record call() for autograd
+            from tinynn import autograd  # noqa: PLC0415
+
+            return autograd.layer_forward(self, x, call_kwargs)
         return self.call(x, **call_kwargs)
 
     # --- description -------------------------------------------------------------------------
