@@ -79,6 +79,8 @@ def _shape_hint(layer, shape):
 class Layer:
     """Base class of all layers (Keras' ``keras.layers.Layer``), with a visible ``backward``."""
 
+    compute_input_gradient = True  # a model sets it False on its first layer: nothing needs that dx
+
     def __init__(self, trainable=True, name=None, dtype=None, input_shape=None, input_dim=None,
                  batch_input_shape=None, batch_size=None, **kwargs):
         if kwargs:
