@@ -24,7 +24,7 @@ import math
 from tinynn.backend import xp
 from tinynn.variables import Variable
 
-__all__ = ["Tensor", "Value", "grad", "layer_forward", "layer_backward", "loss_gradient", "loss_backward",
+__all__ = ["Tensor", "Value", "grad", "draw_graph", "layer_forward", "layer_backward", "loss_gradient", "loss_backward",
            "AutogradError"]
 
 
@@ -721,3 +721,10 @@ class Value:
 
     def __repr__(self):
         return f"Value(data={self.data:.4g}, grad={self.grad:.4g}{', label=' + repr(self.label) if self.label else ''})"
+
+
+def draw_graph(root, ax=None, figsize=None):
+    """Draw the graph that produced ``root`` (see :mod:`tinynn.autograd_graph`); returns a matplotlib Figure."""
+    from tinynn.autograd_graph import draw_graph as _draw  # noqa: PLC0415 - matplotlib only when drawing
+
+    return _draw(root, ax=ax, figsize=figsize)
