@@ -161,4 +161,5 @@ def erf(a):
 
         return _erf(a)
     a = np.asarray(a)
-    return np.frompyfunc(math.erf, 1, 1)(a).astype(a.dtype if a.dtype.kind == "f" else floatx())
+    out = np.asarray(np.frompyfunc(math.erf, 1, 1)(a), dtype=a.dtype if a.dtype.kind == "f" else floatx())
+    return out
