@@ -605,13 +605,13 @@ def loss_gradient(loss, y_true, y_pred):
     depends on :math:`\\hat y_i` only."""
     yp = Tensor(y_pred, name="y_pred")
     per_sample = _lift(loss.call(_raw(y_true), yp))
-    if per_sample.ndim == 0 and yp.ndim > 0 and yp.shape[0] > 1:
-        raise ValueError(
-            f"Loss '{getattr(loss, 'name', type(loss).__name__)}': call() returned a scalar, but it must return "
-            f"one loss per sample (reduce over the last axis only, e.g. ops.reduce_mean(..., axis=-1)); "
-            f"the reduction over the batch is done by __call__.")
     per_sample.backward()
-    return xp.zeros_like(yp.value) if yp.grad is None else yp.grad
+    g = xp.zeros_like(yp.value) if yp.grad is None else yp.grad
+    if per_sample.ndim == 0 and yp.ndim > 1 and hasattr(loss, "_divisor"):
+        # call() already reduced the batch to one number L (allowed in Keras): the reduction will divide the
+        # "per-sample" gradient by its divisor again, so hand it dL/dy_pred times that divisor
+        g = g * loss._divisor(tuple(yp.shape[:-1]), None, None)
+    return g
 
 
 def loss_backward(fn, y_true, y_pred, *args, **kwargs):
