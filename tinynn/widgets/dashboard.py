@@ -260,7 +260,7 @@ class TrainingDashboard(Callback):
         if numbers_only or not self.view.draws_figure:
             return
         elapsed = now - self._t_train
-        affordable = self.render_seconds <= self.max_overhead * elapsed
+        affordable = self.max_overhead > 0 and self.render_seconds <= self.max_overhead * elapsed
         due = now - self._last_redraw >= self.update_every
         if final or (force and affordable) or (due and affordable):
             self.view.update_image(self._render())

@@ -16,7 +16,7 @@ PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 def is_png(data):
     """True when ``data`` are the bytes of a PNG file."""
-    return isinstance(data, (bytes, bytearray)) and bytes(data[:8]) == PNG_MAGIC
+    return isinstance(data, (bytes, bytearray, memoryview)) and bytes(data[:8]) == PNG_MAGIC
 
 
 def ema(values, smoothing):
