@@ -183,7 +183,7 @@ class Sequential(Layer):
         Returns the batch loss (a float, regularisation included). Metrics are updated in place.
         """
         y_pred = self(x, training=True)
-        loss = self.loss(y, y_pred, sample_weight=sample_weight)
+        loss = self.loss(y, y_pred) if sample_weight is None else self.loss(y, y_pred, sample_weight=sample_weight)
         penalties = [w for layer in self._layers for w in layer._all_weights() if w.regularizer is not None]
         if penalties:
             loss += sum(float(w.regularizer(w.value)) for w in penalties)
@@ -202,7 +202,7 @@ class Sequential(Layer):
 
     def test_step(self, x, y, sample_weight=None):
         y_pred = self(x, training=False)
-        loss = self.loss(y, y_pred, sample_weight=sample_weight)
+        loss = self.loss(y, y_pred) if sample_weight is None else self.loss(y, y_pred, sample_weight=sample_weight)
         for m in self.compiled_metrics:
             m.update_state(y, y_pred, sample_weight=sample_weight)
         return loss
