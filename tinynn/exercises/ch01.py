@@ -1,0 +1,109 @@
+"""Chapter 1 (neurons): a perceptron's prediction, the perceptron learning rule, a dense layer's forward."""
+from __future__ import annotations
+
+from tinynn import activations
+from tinynn.backend import xp
+from tinynn.exercises._checker import Checker, Mistake, collect
+
+__all__ = ["check_perceptron_predict", "check_perceptron_update", "check_dense_forward", "CHECKERS"]
+
+
+# --- 1. perceptron_predict(X, w, b) -> (N,) of 0/1: fires where x·w + b > 0 ---------------------------
+def _predict(X, w, b):
+    return (X @ w + b > 0).astype(X.dtype)
+
+
+def _predict_case(rng, i):
+    n, d = int(rng.integers(1, 12)), int(rng.integers(1, 5))
+    return {"X": rng.normal(size=(n, d)), "w": rng.normal(size=(d,)), "b": float(rng.normal())}
+
+
+check_perceptron_predict = Checker(
+    "perceptron_predict", _predict, _predict_case,
+    mistakes=[
+        Mistake("no_bias", lambda X, w, b: (X @ w > 0).astype(X.dtype),
+                "the bias is missing: the neuron fires when x·w + b > 0 (the bias moves the threshold)."),
+        Mistake("threshold_sign", lambda X, w, b: (X @ w - b > 0).astype(X.dtype),
+                "the bias has the wrong sign: the neuron fires when x·w + b > 0, i.e. when x·w exceeds the "
+                "threshold −b. The bias is *minus* the threshold."),
+        Mistake("inverted", lambda X, w, b: (X @ w + b <= 0).astype(X.dtype),
+                "the classes are inverted: predict 1 where x·w + b > 0, 0 elsewhere."),
+        Mistake("no_step", lambda X, w, b: X @ w + b,
+                "return the class (0 or 1), not the weighted sum: apply the step function to x·w + b."),
+    ],
+    doc="perceptron_predict(X, w, b): X (N, D), w (D,), b a number → (N,) array of 0/1, 1 where x·w + b > 0.",
+)
+
+
+# --- 2. perceptron_update(w, b, x, y, lr) -> (w_new, b_new) ------------------------------------------
+def _update(w, b, x, y, lr):
+    err = y - float(x @ w + b > 0)
+    return w + lr * err * x, b + lr * err
+
+
+def _update_case(rng, i):
+    d = int(rng.integers(1, 5))
+    return {"w": rng.normal(size=(d,)), "b": float(rng.normal()), "x": rng.normal(size=(d,)),
+            "y": int(rng.integers(0, 2)), "lr": float(rng.choice([0.1, 0.5, 1.0]))}
+
+
+def _update_sign(w, b, x, y, lr):
+    err = float(x @ w + b > 0) - y
+    return w + lr * err * x, b + lr * err
+
+
+def _update_no_bias(w, b, x, y, lr):
+    err = y - float(x @ w + b > 0)
+    return w + lr * err * x, b
+
+
+def _update_always(w, b, x, y, lr):
+    s = 1.0 if y == 1 else -1.0
+    return w + lr * s * x, b + lr * s
+
+
+check_perceptron_update = Checker(
+    "perceptron_update", _update, _update_case, outputs=("w_new", "b_new"),
+    mistakes=[
+        Mistake("sign", _update_sign, "the update goes the wrong way: use the error y − ŷ (target minus "
+                "prediction), so a missed 1 pulls w towards x and a false 1 pushes it away."),
+        Mistake("no_bias", _update_no_bias, "the bias must learn too: b_new = b + lr·(y − ŷ)."),
+        Mistake("always", _update_always, "a perceptron only learns from its mistakes: when ŷ = y the error "
+                "y − ŷ is 0 and nothing changes."),
+    ],
+    doc="perceptron_update(w, b, x, y, lr): one sample x (D,), label y ∈ {0, 1}; ŷ = [x·w + b > 0]; "
+        "returns (w + lr (y − ŷ) x, b + lr (y − ŷ)) without modifying w.",
+)
+
+
+# --- 3. dense_forward(X, W, b, activation) -> f(XW + b) ---------------------------------------------
+_ACTS = (activations.tanh, activations.relu, activations.sigmoid)
+
+
+def _dense(X, W, b, activation):
+    return activation(X @ W + b)
+
+
+def _dense_case(rng, i):
+    n, d, u = int(rng.integers(1, 8)), int(rng.integers(2, 6)), int(rng.integers(2, 6))
+    if d == u:
+        u += 1  # never square, so a transposed W cannot go unnoticed
+    return {"X": rng.normal(size=(n, d)), "W": rng.normal(size=(d, u)), "b": rng.normal(size=(u,)),
+            "activation": _ACTS[i % 3]}
+
+
+check_dense_forward = Checker(
+    "dense_forward", _dense, _dense_case,
+    mistakes=[
+        Mistake("no_activation", lambda X, W, b, activation: X @ W + b,
+                "the activation is missing: y = f(XW + b), apply `activation` to the weighted sum."),
+        Mistake("bias_outside", lambda X, W, b, activation: activation(X @ W) + b,
+                "the bias goes inside the activation: f(XW + b), not f(XW) + b."),
+        Mistake("no_bias", lambda X, W, b, activation: activation(X @ W),
+                "the bias is missing: y = f(XW + b)."),
+    ],
+    doc="dense_forward(X, W, b, activation): X (N, D_in), W (D_in, units), b (units,) → f(XW + b), (N, units).",
+    exception_hint="The shapes must chain: X (N, D_in) @ W (D_in, units) gives (N, units); no transpose needed.",
+)
+
+CHECKERS = collect(globals())
