@@ -280,19 +280,22 @@ def _mnist(n_train, n_test=2000):
     return x, to_categorical(y[:n_train], 10), xt, to_categorical(yt[:n_test], 10)
 
 
+def _accuracy(model, x, y):
+    return float((np.asarray(model.predict(x, verbose=0)).argmax(-1) == y.argmax(-1)).mean())
+
+
 def test_the_seeds_three_custom_examples_train_on_mnist():
     from tinynn.models import Sequential
     from tinynn.utils import set_random_seed
 
     set_random_seed(0)
-    x, y, xt, yt = _mnist(3000)
+    x, y, xt, yt = _mnist(5000)
     model = Sequential([layers.Input(shape=(784,)), CustomLayer(64), layers.Dense(10, activation="softmax")])
-    model.compile(optimizer=_custom_optimizer_class()(learning_rate=0.5), loss=CustomLoss(), metrics=["accuracy"])
+    model.compile(optimizer=_custom_optimizer_class()(learning_rate=1.0), loss=CustomLoss())
     history = model.fit(x, y, epochs=3, batch_size=32, verbose=0)
     loss = history.history["loss"]
     assert loss[-1] < 0.6 * loss[0], loss
-    _, acc = model.evaluate(xt, yt, verbose=0)
-    assert acc > 0.8
+    assert _accuracy(model, xt, yt) > 0.8
 
 
 def test_keras3_style_custom_optimizer_trains_a_call_only_layer():
@@ -317,10 +320,10 @@ def test_keras3_style_custom_optimizer_trains_a_call_only_layer():
     set_random_seed(0)
     x, y, xt, yt = _mnist(3000)
     model = Sequential([layers.Input(shape=(784,)), CallDense(64, "relu"), layers.Dense(10, activation="softmax")])
-    model.compile(optimizer=Momentum(), loss="categorical_crossentropy", metrics=["accuracy"])
+    model.compile(optimizer=Momentum(), loss="categorical_crossentropy")
     history = model.fit(x, y, epochs=2, batch_size=32, verbose=0)
     assert history.history["loss"][-1] < history.history["loss"][0]
-    assert model.evaluate(xt, yt, verbose=0)[1] > 0.85
+    assert _accuracy(model, xt, yt) > 0.85
 
 
 def _accuracy_after_one_epoch(first_layer):
@@ -330,9 +333,9 @@ def _accuracy_after_one_epoch(first_layer):
     set_random_seed(1234)
     x, y, xt, yt = _mnist(60000, 10000)
     model = Sequential([layers.Input(shape=(784,)), first_layer(), layers.Dense(10, activation="softmax")])
-    model.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"])
+    model.compile(optimizer="adam", loss="categorical_crossentropy")
     model.fit(x, y, epochs=1, batch_size=32, verbose=0)
-    return model.evaluate(xt, yt, verbose=0)[1]
+    return _accuracy(model, xt, yt)
 
 
 @pytest.mark.slow
