@@ -41,6 +41,8 @@ REDUCTIONS = ("sum_over_batch_size", "sum", "none", "mean", "mean_with_sample_we
 
 
 def _as_array(a, dtype=None):
+    if isinstance(a, xp.ndarray) and (dtype is None or a.dtype == dtype):  # the per-batch fast path
+        return a
     a = getattr(a, "value", a)
     if dtype is None and not hasattr(a, "dtype"):
         dtype = backend.floatx()

@@ -31,6 +31,8 @@ __all__ = [
 
 
 def _arr(a):
+    if isinstance(a, xp.ndarray):
+        return a
     a = getattr(a, "value", a)
     return backend.asarray(a, dtype=None if hasattr(a, "dtype") else backend.floatx())
 
