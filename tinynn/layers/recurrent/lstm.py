@@ -12,11 +12,12 @@ Two implementations compute the same numbers (a test checks they agree to roundi
     columns of i, f, o in W, U, b are pre-scaled by 1/2, so :math:`\\tanh` of the block gives g directly and
     :math:`\\tfrac12(1+\\cdot)` of it gives i, f, o;
   - every buffer is preallocated (and reused between batches of the same shape) and written with ``out=``;
-  - backward precomputes, over all steps at once, the factors
-    :math:`F = [g\\,i(1-i),\\ c_{t-1} f(1-f),\\ i(1-g^2),\\ \\tanh(c_t)\\, o(1-o)]` and
-    :math:`P = o(1-\\tanh^2 c_t)`, so each reverse step is
-    :math:`dc \\mathrel{+}= dh \\odot P_t`, :math:`dz_{ifg} = dc \\odot F_{ifg}`, :math:`dz_o = dh \\odot F_o`,
-    :math:`dc \\leftarrow dc \\odot f_t`, :math:`dh = dz\\,U^\\top (+ dy_{t-1})`;
+  - backward precomputes, over all steps at once, :math:`K = 1 - a^2` of the gate block (it gives
+    :math:`\sigma'(z) = (1-a^2)/4` and :math:`\tanh'(z_g) = 1-a^2`; the 1/4 is folded into scaled weights)
+    and the factors :math:`F = [g\,i(1-i),\ c_{t-1} f(1-f),\ i(1-g^2),\ \tanh(c_t)\, o(1-o)]`,
+    :math:`P = o(1-\tanh^2 c_t)`, so each reverse step is
+    :math:`dc \mathrel{+}= dh \odot P_t`, :math:`dz_{ifg} = dc \odot F_{ifg}`, :math:`dz_o = dh \odot F_o`,
+    :math:`dc \leftarrow dc \odot f_t`, :math:`dh = dz\,U^\top (+ dy_{t-1})`;
   - the weight gradients are three GEMMs over all steps after the loop:
     :math:`dW = X^\\top dZ`, :math:`dU = H_{t-1}^\\top dZ`, :math:`dx = dZ\\,W^\\top`.
 """
@@ -119,7 +120,8 @@ class LSTM(BaseRNN):
         dc = xp.empty((N, U), dtype=dtype)
         self._buf = dict(key=key, A=A, S=S, H=H, C=C, TC=TC, F=F, P=P, dZ=dZ, fwd=fwd, bwd=bwd, scale=scale,
                          tmp4=xp.empty((N, 4 * U), dtype=dtype), tmp=xp.empty((N, U), dtype=dtype),
-                         dh=xp.empty((N, U), dtype=dtype), dc=dc, dc3=dc[:, None, :])
+                         dh=xp.empty((N, U), dtype=dtype), dc=dc, dc3=dc[:, None, :],
+                         ones=xp.ones((T * N,), dtype=dtype))
         return self._buf
 
     def _fused_forward(self, xt):
@@ -152,34 +154,34 @@ class LSTM(BaseRNN):
         A, S, C, TC, F, P, dZ = b["A"], b["S"], b["C"], b["TC"], b["F"], b["P"], b["dZ"]
         T, N, _ = A.shape
         U = self.units
-        i, o, g = S[..., :U], S[..., 3 * U:], A[..., 2 * U:3 * U]
-        # backward factors for all steps at once
-        xp.subtract(1.0, S, out=F)
-        F *= S                                              # sigma'(z) = s (1 - s)
-        F[..., :U] *= g                                     # g i(1-i)
-        F[..., U:2 * U] *= C[:-1]                           # c_{t-1} f(1-f)
-        Fg = F[..., 2 * U:3 * U]
-        xp.multiply(g, g, out=Fg)
-        xp.subtract(1.0, Fg, out=Fg)
-        Fg *= i                                             # i (1 - g^2)
-        F[..., 3 * U:] *= TC                                # tanh(c_t) o(1-o)
+        # Backward factors for all steps at once. With a = tanh of the pre-scaled block (A), the
+        # derivatives are sigma'(z) = s(1-s) = (1-a^2)/4 and tanh'(z_g) = 1-a^2: one K = 1 - A^2 serves all
+        # four gates, and the 1/4 is folded into the scaled weights below (s2), so dZ here is dz / s2.
+        xp.multiply(A, A, out=F)
+        xp.subtract(1.0, F, out=F)                          # K = 1 - A^2
+        mul = xp.multiply
+        mul(F[..., :U], A[..., 2 * U:3 * U], out=F[..., :U])              # g (1-a_i^2)     (x 1/4)
+        mul(F[..., U:2 * U], C[:-1], out=F[..., U:2 * U])                 # c_{t-1} (1-a_f^2) (x 1/4)
+        mul(F[..., 2 * U:3 * U], S[..., :U], out=F[..., 2 * U:3 * U])     # i (1-g^2)
+        mul(F[..., 3 * U:], TC, out=F[..., 3 * U:])                       # tanh(c_t) (1-a_o^2) (x 1/4)
         xp.multiply(TC, TC, out=P)
         xp.subtract(1.0, P, out=P)
-        P *= o                                              # o (1 - tanh^2 c_t)
+        mul(P, S[..., 3 * U:], out=P)                                     # o (1 - tanh^2 c_t)
+        s2 = b["scale"] * b["scale"]                                      # 1/4 for i, f, o; 1 for g
         dh, dc, dc3, tmp = b["dh"], b["dc"], b["dc3"], b["tmp"]
         dh[...] = 0 if dstates[0] is None else dstates[0]
         dc[...] = 0 if dstates[1] is None else dstates[1]
         if dhs is not None:
             dh += dhs[T - 1]
-        UT = xp.ascontiguousarray(self.recurrent_kernel.value.T)
+        UT = xp.ascontiguousarray((self.recurrent_kernel.value * s2).T)
         matmul, add, multiply = xp.matmul, xp.add, xp.multiply
         bwd = b["bwd"]
         for t in range(T - 1, -1, -1):
             Pt, F3t, Fot, dZ3t, dZot, ft, dZt = bwd[t]
             multiply(dh, Pt, out=tmp)
             add(dc, tmp, out=dc)                 # dc_t
-            multiply(dc3, F3t, out=dZ3t)         # dz_i, dz_f, dz_g
-            multiply(dh, Fot, out=dZot)          # dz_o
+            multiply(dc3, F3t, out=dZ3t)         # dz_i, dz_f, dz_g   (i, f: x 4)
+            multiply(dh, Fot, out=dZot)          # dz_o               (x 4)
             if t:
                 multiply(dc, ft, out=dc)         # dc_{t-1}
                 matmul(dZt, UT, out=dh)          # dh_{t-1} from the recurrence
@@ -187,12 +189,16 @@ class LSTM(BaseRNN):
                     add(dh, dhs[t - 1], out=dh)
         D = self._xt.shape[2]
         dZ2 = dZ.reshape(T * N, 4 * U)
-        xp.matmul(self._xt.reshape(T * N, D).T, dZ2, out=self.kernel.grad)
-        xp.matmul(b["H"][:-1].reshape(T * N, U).T, dZ2, out=self.recurrent_kernel.grad)
-        dZ2.sum(axis=0, out=self.bias.grad)
+        kg, rg, bg = self.kernel.grad, self.recurrent_kernel.grad, self.bias.grad
+        xp.matmul(self._xt.reshape(T * N, D).T, dZ2, out=kg)
+        kg *= s2
+        xp.matmul(b["H"][:-1].reshape(T * N, U).T, dZ2, out=rg)
+        rg *= s2
+        xp.matmul(b["ones"], dZ2, out=bg)        # the column sums, as one GEMV
+        bg *= s2
         if not self.compute_input_gradient:
             return None
-        return (dZ2 @ self.kernel.value.T).reshape(T, N, D)
+        return (dZ2 @ (self.kernel.value * s2).T).reshape(T, N, D)
 
     def get_config(self):
         return {**super().get_config(), "recurrent_activation": activations.serialize(self.recurrent_activation),
