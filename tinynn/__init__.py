@@ -1,4 +1,25 @@
-"""tinynn: a small neural-network library with Keras names and visible backward passes."""
-from tinynn import activations, backend, initializers, layers, regularizers
+"""tinynn: a small neural-network library with Keras names and visible backward passes.
+
+>>> import tinynn
+>>> model = tinynn.Sequential([tinynn.Input(shape=(4,)), tinynn.layers.Dense(2, activation="softmax")])
+>>> model.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"])
+"""
+from tinynn import (activations, backend, callbacks, initializers, layers, losses, metrics, models, ops,
+                    optimizers, preprocessing, regularizers, testing, utils)
+from tinynn.layers import Input, Layer
+from tinynn.models import Sequential, load_model
 
 __version__ = "0.1.0"
+
+__all__ = ["activations", "backend", "callbacks", "datasets", "initializers", "layers", "losses", "metrics", "models",
+           "ops", "optimizers", "preprocessing", "regularizers", "testing", "utils", "Input", "Layer", "Sequential",
+           "load_model", "__version__"]
+
+
+def __getattr__(name):
+    # datasets, autograd and widgets load on first use (they pull in pooch, matplotlib, ipywidgets)
+    if name in ("datasets", "autograd", "widgets", "exercises", "book"):
+        import importlib
+
+        return importlib.import_module(f"tinynn.{name}")
+    raise AttributeError(f"module 'tinynn' has no attribute {name!r}")
