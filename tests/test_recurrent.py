@@ -364,3 +364,27 @@ def test_layers_follow_floatx():
         assert LSTM(2)(np.zeros((1, 3, 2))).dtype == np.float64
     finally:
         backend.set_floatx(old)
+
+
+# --- the seeds' IMDB model, small, on the real data ---------------------------------------------------
+@pytest.mark.slow
+def test_imdb_lstm_learns_on_real_data(monkeypatch):
+    import os
+
+    from tinynn.datasets import imdb
+    from tinynn.layers import Dense
+    from tinynn.models import Sequential
+    from tinynn.preprocessing.sequence import pad_sequences
+    from tinynn.utils import set_random_seed
+
+    if not os.environ.get("TINYNN_DATA") and os.path.isdir("/work/shared/data/imdb"):
+        monkeypatch.setenv("TINYNN_DATA", "/work/shared/data")
+    set_random_seed(0)
+    (x_train, y_train), (x_test, y_test) = imdb.load_data(num_words=10000)
+    x_train, y_train = pad_sequences(x_train[:5000], maxlen=200), y_train[:5000]
+    x_test, y_test = pad_sequences(x_test[:5000], maxlen=200), y_test[:5000]
+    model = Sequential([Embedding(10000, 32), LSTM(32), Dense(1, activation="sigmoid")])
+    model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"])
+    model.fit(x_train, y_train, epochs=2, batch_size=32, verbose=0)
+    _, acc = model.evaluate(x_test, y_test, batch_size=256, verbose=0)
+    assert acc > 0.70, f"test accuracy {acc:.3f} after 2 epochs on 5,000 reviews"

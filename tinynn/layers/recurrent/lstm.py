@@ -13,11 +13,11 @@ Two implementations compute the same numbers (a test checks they agree to roundi
     :math:`\\tfrac12(1+\\cdot)` of it gives i, f, o;
   - every buffer is preallocated (and reused between batches of the same shape) and written with ``out=``;
   - backward precomputes, over all steps at once, :math:`K = 1 - a^2` of the gate block (it gives
-    :math:`\sigma'(z) = (1-a^2)/4` and :math:`\tanh'(z_g) = 1-a^2`; the 1/4 is folded into scaled weights)
-    and the factors :math:`F = [g\,i(1-i),\ c_{t-1} f(1-f),\ i(1-g^2),\ \tanh(c_t)\, o(1-o)]`,
-    :math:`P = o(1-\tanh^2 c_t)`, so each reverse step is
-    :math:`dc \mathrel{+}= dh \odot P_t`, :math:`dz_{ifg} = dc \odot F_{ifg}`, :math:`dz_o = dh \odot F_o`,
-    :math:`dc \leftarrow dc \odot f_t`, :math:`dh = dz\,U^\top (+ dy_{t-1})`;
+    :math:`\\sigma'(z) = (1-a^2)/4` and :math:`\\tanh'(z_g) = 1-a^2`; the 1/4 is folded into scaled weights)
+    and the factors :math:`F = [g\\,i(1-i),\\ c_{t-1} f(1-f),\\ i(1-g^2),\\ \\tanh(c_t)\\, o(1-o)]`,
+    :math:`P = o(1-\\tanh^2 c_t)`, so each reverse step is
+    :math:`dc \\mathrel{+}= dh \\odot P_t`, :math:`dz_{ifg} = dc \\odot F_{ifg}`, :math:`dz_o = dh \\odot F_o`,
+    :math:`dc \\leftarrow dc \\odot f_t`, :math:`dh = dz\\,U^\\top (+ dy_{t-1})`;
   - the weight gradients are three GEMMs over all steps after the loop:
     :math:`dW = X^\\top dZ`, :math:`dU = H_{t-1}^\\top dZ`, :math:`dx = dZ\\,W^\\top`.
 """
