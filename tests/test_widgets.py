@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import io
 import math
+import os
 import subprocess
 import sys
 import time
@@ -129,16 +130,17 @@ def test_text_fallback_in_a_plain_process_through_fit_shortcut():
     pytest.importorskip("tinynn.optimizers")
     pytest.importorskip("tinynn.metrics")
     code = (
-        "import numpy as np, tinynn\n"
+        "import numpy as np\n"
         "from tinynn.layers import Dense\n"
-        "m = tinynn.models.Sequential([Dense(4, activation='relu', input_shape=(3,)), Dense(2, activation='softmax')])\n"
+        "from tinynn.models import Sequential\n"
+        "m = Sequential([Dense(4, activation='relu', input_shape=(3,)), Dense(2, activation='softmax')])\n"
         "m.compile(optimizer='sgd', loss='sparse_categorical_crossentropy', metrics=['accuracy'])\n"
         "x = np.random.default_rng(0).normal(size=(64, 3)).astype('float32'); y = (x[:, 0] > 0).astype('int64')\n"
         "h = m.fit(x, y, epochs=2, batch_size=16, verbose='dashboard')\n"
         "print('EPOCHS', len(h.history['loss']))\n"
     )
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=120,
-                       env={**__import__("os").environ, "PYTHONPATH": str(REPO)})
+                       env={**os.environ, "PYTHONPATH": str(REPO)})
     assert r.returncode == 0, r.stderr
     assert "Epoch 2/2 [####################] 4/4" in r.stdout and "EPOCHS 2" in r.stdout
 
@@ -235,3 +237,17 @@ def test_norms_are_finite_floats():
     d = TrainingDashboard(update_every=0.0, file=io.StringIO())
     _run(d)
     assert all(isinstance(w, float) and math.isfinite(w) for _, w, _ in d.norms["dense"])
+
+
+def test_figure_is_reused_for_a_model_with_other_layer_names():
+    pytest.importorskip("ipywidgets")
+    d1 = TrainingDashboard(update_every=0.0, mode="widget", static_image=False)
+    _run(d1)
+    m2 = _Model()
+    m2.layers[0].name, m2.layers[1].name = "dense_7", "dense_8"
+    d2 = TrainingDashboard(update_every=0.0, mode="widget", static_image=False)
+    _run(d2, model=m2)
+    assert d2.figure is d1.figure
+    assert list(d2.figure.norm_lines) == ["dense_7", "dense_8"]
+    assert [t.get_text() for t in d2.figure.norm_axes.get_legend().get_texts()] == ["dense_7", "dense_8"]
+    assert d2.figure.norm_lines["dense_7"][0].get_ydata()[-1] == pytest.approx(5.0)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 import time
+import warnings
 
 from tinynn.callbacks import Callback
 from tinynn.widgets import frontend
@@ -29,6 +30,22 @@ _MEAN_LIKE = ("loss", "accuracy", "acc", "crossentropy", "mae", "mse", "mean", "
 
 def _is_mean_like(name):
     return any(s in name for s in _MEAN_LIKE) and "auc" not in name
+
+
+_FIGURES = {}  # the last few figures, reused by the next dashboard of the same model (a fresh figure's first draw is slow)
+
+
+def _figure_for(names, layers, show_norms):
+    key = (tuple(names), len(layers), bool(show_norms))  # layer names change with every new model
+    fig = _FIGURES.pop(key, None)
+    if fig is None:
+        fig = CurvesFigure(names, layers, show_norms=show_norms)
+    elif show_norms:
+        fig.rename_layers(layers)
+    _FIGURES[key] = fig
+    while len(_FIGURES) > 4:
+        _FIGURES.pop(next(iter(_FIGURES)))
+    return fig
 
 
 class TrainingDashboard(Callback):
@@ -46,7 +63,7 @@ class TrainingDashboard(Callback):
         file: where the text mode writes (``sys.stdout`` by default).
     """
 
-    def __init__(self, update_every=0.5, smoothing=0.9, show_norms=True, mode="auto", max_overhead=0.02,
+    def __init__(self, update_every=0.5, smoothing=0.9, show_norms=True, mode="auto", max_overhead=0.03,
                  static_image="auto", file=None):
         super().__init__()
         if update_every < 0:
@@ -79,6 +96,8 @@ class TrainingDashboard(Callback):
         self.learning_rate = None
         self._epoch_means, self._epoch_sizes, self._done, self._ema_state = {}, [], {}, {}
         self.redraws, self.render_seconds = 0, 0.0
+        self._last_render_cost = 0.06  # a prior guess (seconds) until the first render is timed
+        self._render_failed = False
         self.stopped_by_user = False
         now = time.perf_counter()
         self._t_train = self._t_epoch = now
@@ -145,18 +164,46 @@ class TrainingDashboard(Callback):
                 self._curve(k)["epoch"].append((x, float(v)))
         self.logs = {**self.logs, **logs}
         self.epochs_done = epoch + 1
-        self._update_view(force=True)
+        last = epoch + 1 >= self.epochs or getattr(self.model, "stop_training", False)
+        self._update_view(force=not last)  # after the last epoch, on_train_end draws the final picture
         if self._pump is not None:
             self._pump.poll()
 
     def on_train_end(self, logs=None):
-        self._update_view(force=True, final=True)
+        self._update_view(numbers_only=True)
         if self._pump is not None:
             self._pump.poll()
             self._pump.close()
             self._pump = None
-        if self.view is not None:
-            self.view.finish(self._static_png(), stopped=self.stopped_by_user)
+        if self.view is None:
+            return
+        static = self.static_image
+        if static == "auto":
+            static = frontend.get_kernel() is not None
+        stopped = self.stopped_by_user
+        view = self.view
+
+        def final_picture():
+            png = self._safe_render() if (static or view.draws_figure) else None
+            if png is not None and view.draws_figure and not static:
+                view.update_image(png)  # one render serves both the live image and the static output
+            view.finish(png if static else None, stopped=stopped)
+
+        self._run_after_cell(final_picture)
+
+    def _run_after_cell(self, fn):
+        """Run ``fn`` once the notebook cell has finished (so ``fit`` does not pay for the final picture);
+        at once when there is no IPython kernel. Its output still belongs to the cell."""
+        ip = getattr(frontend.get_kernel(), "shell", None)
+        if ip is None:
+            fn()
+            return
+
+        def once(*_):
+            ip.events.unregister("post_execute", once)
+            fn()
+
+        ip.events.register("post_execute", once)
 
     def stop(self, *_):
         """Ask ``fit`` to stop after the current batch (what the **Stop** button does)."""
@@ -251,7 +298,7 @@ class TrainingDashboard(Callback):
                 "steps": steps, "elapsed": train_elapsed, "epoch_eta": epoch_eta, "eta": total_eta,
                 "learning_rate": self.learning_rate, "logs": dict(self.logs)}
 
-    def _update_view(self, force=False, final=False, numbers_only=False):
+    def _update_view(self, force=False, numbers_only=False):
         now = time.perf_counter()
         self._last_update = now
         if self.view is None:
@@ -260,10 +307,25 @@ class TrainingDashboard(Callback):
         if numbers_only or not self.view.draws_figure:
             return
         elapsed = now - self._t_train
-        affordable = self.max_overhead > 0 and self.render_seconds <= self.max_overhead * elapsed
+        # render only if, after this render, the picture's total cost stays within max_overhead of the time
+        affordable = (self.max_overhead > 0
+                      and self.render_seconds + self._last_render_cost <= self.max_overhead * elapsed)
         due = now - self._last_redraw >= self.update_every
-        if final or (force and affordable) or (due and affordable):
-            self.view.update_image(self._render())
+        if affordable and (force or due):
+            png = self._safe_render()
+            if png is not None:
+                self.view.update_image(png)
+
+    def _safe_render(self):
+        if self._render_failed:
+            return None
+        try:
+            return self._render()
+        except Exception as exc:  # noqa: BLE001 - e.g. no matplotlib: numbers and progress still work
+            self._render_failed = True
+            warnings.warn(f"TrainingDashboard: cannot draw the curves ({type(exc).__name__}: {exc}).",
+                          RuntimeWarning, stacklevel=2)
+            return None
 
     def _render(self):
         t0 = time.perf_counter()
@@ -273,25 +335,15 @@ class TrainingDashboard(Callback):
             in_model = [getattr(layer, "name", None) for layer in getattr(self.model, "layers", None) or []]
             layers = [n for n in in_model if n in self.norms] + sorted(n for n in self.norms if n not in in_model)
         if self.figure is None or self.figure.names != names or self.figure.layer_names != layers:
-            self.figure = CurvesFigure(names, layers, show_norms=self.show_norms)
+            self.figure = _figure_for(names, layers, self.show_norms)
         self.figure.update(self.curves, self.norms)
         png = self.figure.to_png()
         t1 = time.perf_counter()
+        self._last_render_cost = t1 - t0
         self.render_seconds += t1 - t0
         self._last_redraw = t1
         self.redraws += 1
         return png
-
-    def _static_png(self):
-        want = self.static_image
-        if want == "auto":
-            want = frontend.get_kernel() is not None
-        if not want:
-            return None
-        try:
-            return self._render()
-        except Exception:  # noqa: BLE001 - no matplotlib: no picture, training still succeeded
-            return None
 
     def __repr__(self):
         return (f"TrainingDashboard(update_every={self.update_every}, smoothing={self.smoothing}, "

@@ -91,6 +91,10 @@ class TextView:
 
 
 def _display_png(png):
+    from tinynn.widgets.frontend import get_kernel  # noqa: PLC0415
+
+    if get_kernel() is None:  # a script: nothing to show the picture in
+        return
     try:
         from IPython.display import Image, display  # noqa: PLC0415
 
@@ -160,6 +164,7 @@ class WidgetView:
 
     def finish(self, png=None, stopped=False):
         self.stop_button.disabled = True
+        self.stop_button.button_style = ""
         self.stop_button.description = "Stopped" if stopped else "Done"
         self.status.value = ("Stopped by the Stop button. " if stopped else "Done. ") + self.status.value
         if png is not None:
