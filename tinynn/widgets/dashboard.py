@@ -98,6 +98,7 @@ class TrainingDashboard(Callback):
         self.redraws, self.render_seconds = 0, 0.0
         self._last_render_cost = 0.06  # a prior guess (seconds) until the first render is timed
         self._render_failed = False
+        self._finished = False
         self.stopped_by_user = False
         now = time.perf_counter()
         self._t_train = self._t_epoch = now
@@ -170,6 +171,7 @@ class TrainingDashboard(Callback):
             self._pump.poll()
 
     def on_train_end(self, logs=None):
+        self._finished = True
         self._update_view(numbers_only=True)
         if self._pump is not None:
             self._pump.poll()
@@ -289,7 +291,9 @@ class TrainingDashboard(Callback):
         epoch_eta = per_batch * (steps - done_batches) if per_batch is not None and steps else None
         total_done = self.epoch * steps + done_batches if steps else None
         train_elapsed = now - self._t_train
-        if total_done:
+        if self._finished:
+            epoch_eta = total_eta = 0.0
+        elif total_done:
             total_eta = train_elapsed / total_done * (self.epochs * steps - total_done)
         else:
             total_eta = None
