@@ -163,3 +163,19 @@ def erf(a):
     a = np.asarray(a)
     out = np.asarray(np.frompyfunc(math.erf, 1, 1)(a), dtype=a.dtype if a.dtype.kind == "f" else floatx())
     return out
+
+
+def to_backend(a):
+    """A numpy array moved to the GPU when the backend is cupy; anything else (a cupy array, an autograd
+    Tensor) unchanged. Layers call it on their inputs so a learner can pass numpy data on either backend."""
+    if _state["name"] == "cupy" and isinstance(a, np.ndarray):
+        return _state["module"].asarray(a)
+    return a
+
+
+def permutation(n):
+    """A random ordering of ``0 .. n-1`` from the seeded generator (CuPy's Generator has no ``permutation``)."""
+    g = rng()
+    if hasattr(g, "permutation"):
+        return g.permutation(n)
+    return _state["module"].argsort(g.random(n))

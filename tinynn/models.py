@@ -117,7 +117,7 @@ class Sequential(Layer):
     def __call__(self, inputs, training=False, mask=None, **kwargs):
         if not self._layers:
             raise ValueError(f"Model '{self.name}' has no layers: add some before calling it.")
-        x = inputs if hasattr(inputs, "shape") and hasattr(inputs, "dtype") else backend.asarray(inputs)
+        x = backend.to_backend(inputs) if hasattr(inputs, "shape") and hasattr(inputs, "dtype") else backend.asarray(inputs)
         if not self.built:
             self.build(tuple(x.shape))
         return self.call(x, training=training, mask=mask)
@@ -253,7 +253,7 @@ class Sequential(Layer):
                 self._last_good_weights = self.get_weights()
                 self._reset_metrics()
                 cbs.on_epoch_begin(epoch)
-                order = backend.rng().permutation(n) if shuffle else None
+                order = backend.permutation(n) if shuffle else None
                 logs = {}
                 for step in range(steps):
                     lo = (step * batch_size) % n

@@ -219,7 +219,7 @@ class Layer:
         return self
 
     def __call__(self, inputs, training=False, mask=None, **kwargs):
-        x = inputs if _is_array(inputs) else backend.asarray(inputs)
+        x = backend.to_backend(inputs) if _is_array(inputs) else backend.asarray(inputs)
         if not self.built:
             shape = tuple(x.shape)
             if self._batch_input_shape is not None:
