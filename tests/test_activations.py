@@ -97,3 +97,9 @@ def test_rel_error_and_numerical_gradient_helpers():
     g = numerical_gradient(lambda: float((x ** 2).sum()), x)
     assert rel_error(g, 2 * x) < 1e-9
     assert rel_error(np.ones(2), -np.ones(2)) == pytest.approx(1.0)
+
+
+def test_numerical_gradient_works_on_non_contiguous_arrays():
+    w = np.random.default_rng(0).normal(size=(3, 4)).T   # a transposed view, not C-contiguous
+    g = numerical_gradient(lambda: float((w ** 2).sum()), w)
+    assert rel_error(g, 2 * w) < 1e-9

@@ -33,6 +33,7 @@ def test_orthogonal_is_orthogonal():
     assert np.allclose(q @ q.T, np.eye(32), atol=1e-10)
     q = initializers.Orthogonal()((64, 16), "float64")
     assert np.allclose(q.T @ q, np.eye(16), atol=1e-10)
+    assert initializers.Orthogonal()((16, 64)).flags.c_contiguous  # weights are updated in place
 
 
 def test_zeros_ones_constant():

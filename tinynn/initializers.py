@@ -171,7 +171,7 @@ class Orthogonal(Initializer):
         q = q * xp.sign(xp.diag(r))  # make the decomposition unique
         if rows < cols:
             q = q.T
-        return (self.gain * q.reshape(shape)).astype(_dtype(dtype))
+        return xp.ascontiguousarray((self.gain * q.reshape(shape)).astype(_dtype(dtype)))
 
 
 class Identity(Initializer):

@@ -12,6 +12,8 @@ error around :math:`10^{-10}`; anything above :math:`10^{-6}` is a bug (a transp
 """
 from __future__ import annotations
 
+import itertools
+
 from tinynn import backend
 from tinynn.backend import xp
 
@@ -35,15 +37,14 @@ def numerical_gradient(f, x, h=1e-6):
     """Centred-difference gradient of the scalar function ``f()`` with respect to the array ``x``
     (changed in place and restored)."""
     grad = xp.zeros(x.shape, dtype="float64")
-    flat, gflat = x.reshape(-1), grad.reshape(-1)
-    for i in range(flat.size):
-        old = flat[i].item()
-        flat[i] = old + h
+    for i in itertools.product(*(range(d) for d in x.shape)):  # indexes x itself, contiguous or not
+        old = x[i].item()
+        x[i] = old + h
         plus = f()
-        flat[i] = old - h
+        x[i] = old - h
         minus = f()
-        flat[i] = old
-        gflat[i] = (plus - minus) / (2 * h)
+        x[i] = old
+        grad[i] = (plus - minus) / (2 * h)
     return grad
 
 
