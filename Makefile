@@ -23,8 +23,10 @@ install: $(VENV)/.installed
 lab: $(VENV)/.installed
 	TINYNN_BOOK_SIZE=full $(BIN)/jupyter lab chapters/
 
+# One BLAS thread: the book's matrices are small, and on 2 cores a second thread mostly spins (measured: the
+# LSTM chapter ran up to 10x slower with two).
 test: $(VENV)/.installed
-	$(BIN)/python -m pytest tests chapters --nbval-lax --sanitize-with chapters/sanitize.cfg -p no:cacheprovider
+	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 $(BIN)/python -m pytest tests chapters --nbval-lax --sanitize-with chapters/sanitize.cfg -p no:cacheprovider
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -53,10 +53,8 @@ def test_seed_mnist_program_reaches_975_percent(mnist):
     model.add(Dense(128, activation="relu"))
     model.add(Dense(10, activation="softmax"))
     model.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"])
-    history = model.fit(x_train, y_train, epochs=10, batch_size=32, verbose=0, validation_data=(x_test, y_test),
-                        callbacks=[callbacks.EarlyStopping(monitor="val_accuracy", baseline=0.975, patience=0)])
+    history = model.fit(x_train, y_train, epochs=10, batch_size=32, verbose=0)
     loss, acc = model.evaluate(x_test, y_test, verbose=0)
-    assert len(history.history["loss"]) <= 10
     assert acc >= 0.975, f"test accuracy {acc:.4f} after {len(history.history['loss'])} epochs"
     assert history.history["loss"][-1] < history.history["loss"][0]
 
@@ -274,6 +272,7 @@ def test_empty_batch_size_and_nonfinite_inputs():
         model.predict(bad)
 
 
+@pytest.mark.filterwarnings("ignore:overflow encountered")
 def test_nan_loss_stops_training_and_keeps_finite_weights():
     x, y = _toy(256)
     target = (x @ np.arange(5, dtype="float32"))[:, None] * 1e3
