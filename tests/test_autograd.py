@@ -219,3 +219,24 @@ def test_draw_graph_returns_a_figure_and_dot_names_the_ops():
     dot = to_dot(ops.reduce_mean(ops.relu(x @ x)))
     for op in ("matmul", "relu", "mean", "x | [1, 1, 1, 1]"):
         assert op in dot
+
+
+def test_recorded_graph_is_what_backward_walks():
+    import numpy as np
+
+    from tinynn import autograd, ops
+    from tinynn.layers import Dense, Layer
+
+    class Tiny(Layer):
+        def build(self, input_shape):
+            self.kernel = self.add_weight((input_shape[-1], 2), name="kernel")
+
+        def call(self, x):
+            return ops.relu(ops.matmul(x, self.kernel))
+
+    layer = Tiny()
+    y = layer(np.ones((3, 4), "float32"))
+    inputs, weights, output = autograd.recorded_graph(layer)
+    assert output.shape == y.shape and [w.name for w, _ in weights] == [layer.kernel.name]
+    with pytest.raises(RuntimeError, match="recorded nothing"):
+        autograd.recorded_graph(Dense(2))

@@ -572,6 +572,18 @@ def layer_forward(layer, x, call_kwargs):
     return y.value
 
 
+def recorded_graph(layer):
+    """What autograd recorded at the layer's last call: ``(inputs, [(weight, its Tensor)], output)``.
+
+    ``draw_graph(recorded_graph(layer)[2])`` draws the graph that :func:`layer_backward` will walk.
+    """
+    tape = getattr(layer, "_autograd_tape", None)
+    if tape is None:
+        raise RuntimeError(f"Layer '{layer.name}' has recorded nothing: it has a backward() of its own, "
+                           "or it has not been called yet.")
+    return tape
+
+
 def layer_backward(layer, dy):
     """Backpropagate ``dy`` through the graph recorded by the layer's last call: overwrite each weight's
     ``.grad`` and return :math:`\\partial L/\\partial x` (None when the input needs no gradient)."""
