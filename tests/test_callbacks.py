@@ -28,10 +28,9 @@ class Recorder(callbacks.Callback):
         super().__init__()
         self.calls = []
 
-    def __getattribute__(self, name):
-        if name.startswith("on_"):
-            self.calls.append(name)
-        return super().__getattribute__(name)
+
+for _hook in [name for name in vars(callbacks.Callback) if name.startswith("on_")]:
+    setattr(Recorder, _hook, (lambda hook: lambda self, *args, **kwargs: self.calls.append(hook))(_hook))
 
 
 def test_hook_order_like_keras():
@@ -134,3 +133,11 @@ def test_verbose_1_shows_a_progress_bar():
     model.fit(x, y, epochs=1, batch_size=16, verbose=0, callbacks=[cb])
     out = buf.getvalue()
     assert "Epoch 1/1" in out and "4/4" in out and "loss:" in out
+
+
+def test_batch_hooks_of_lambda_callbacks_are_called():
+    x, y = _data()
+    seen = []
+    _model().fit(x, y, epochs=1, batch_size=16, verbose=0,
+                 callbacks=[callbacks.LambdaCallback(on_train_batch_end=lambda batch, logs: seen.append(logs["loss"]))])
+    assert len(seen) == 4 and all(isinstance(v, float) for v in seen)

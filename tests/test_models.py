@@ -350,3 +350,29 @@ def test_float32_end_to_end():
     assert all(w.grad.dtype == np.float32 for w in model.weights)
     assert model.predict(x).dtype == np.float32
     assert backend.floatx() == "float32"
+
+
+def test_weights_are_packed_and_references_stay_live():
+    from tinynn import backend as B
+
+    x, y = _toy()
+    model = _mlp()
+    kernel = model.layers[0].kernel
+    value, grad = kernel.value, kernel.grad           # a learner's references, taken after building
+    assert B.packed_base([w.value for w in model.trainable_weights]) is not None
+    before = value.copy()
+    model.fit(x, to_categorical(y, 3), epochs=1, verbose=0)
+    assert model.layers[0].kernel is kernel and kernel.value is value and kernel.grad is grad
+    assert not np.allclose(value, before)             # updated in place, through the packed array
+    assert model.optimizer._packed is not None
+
+
+def test_a_frozen_layer_falls_back_to_per_weight_updates():
+    x, y = _toy()
+    model = _mlp()
+    model.layers[0].trainable = False
+    frozen = model.layers[0].get_weights()
+    model.compile(optimizer="adam", loss="categorical_crossentropy")
+    h = model.fit(x, to_categorical(y, 3), epochs=3, verbose=0)
+    assert all(np.array_equal(a, b) for a, b in zip(frozen, model.layers[0].get_weights()))
+    assert h.history["loss"][-1] < h.history["loss"][0]

@@ -332,3 +332,67 @@ def test_get_other_identifiers():
         optimizers.get("adamm")
     with pytest.raises(TypeError, match="unexpected"):
         optimizers.Adam(beta1=0.9)
+
+
+# --- packed weights: one update over one flat array equals one update per weight -----------------------
+import pytest as _pytest  # noqa: E402
+
+from tinynn import backend as _backend  # noqa: E402
+from tinynn import optimizers as _optimizers  # noqa: E402
+from tinynn.variables import Variable as _Variable  # noqa: E402
+
+
+def _weights(packed, seed=0):
+    rng = np.random.default_rng(seed)
+    shapes = [(6, 4), (4,), (4, 3), (3,)]
+    ws = [_Variable(rng.normal(size=s), dtype="float64") for s in shapes]
+    if packed:
+        _, values = _backend.pack([w.value for w in ws])
+        _, grads = _backend.pack([w.grad for w in ws])
+        for w, v, g in zip(ws, values, grads):
+            w.value, w.grad = v, g
+    return ws
+
+
+@_pytest.mark.parametrize("make", [
+    lambda: _optimizers.SGD(0.1), lambda: _optimizers.SGD(0.1, momentum=0.9, nesterov=True),
+    lambda: _optimizers.RMSprop(0.01, momentum=0.5, centered=True), lambda: _optimizers.Adam(0.01, amsgrad=True),
+    lambda: _optimizers.AdamW(0.01), lambda: _optimizers.Adagrad(0.1), lambda: _optimizers.Adam(0.01, clipvalue=0.5),
+    lambda: _optimizers.Adam(0.01, global_clipnorm=1.0),
+])
+def test_packed_step_equals_per_weight_steps(make):
+    results = []
+    for packed in (False, True):
+        ws, opt = _weights(packed), make()
+        rng = np.random.default_rng(1)
+        for _ in range(5):
+            for w in ws:
+                w.grad[...] = rng.normal(size=w.shape)
+            opt.step(ws)
+        assert (opt._packed is not None) == packed if hasattr(opt, "_packed") else not packed
+        results.append([w.numpy() for w in ws])
+    for a, b in zip(*results):
+        assert np.allclose(a, b, rtol=1e-12, atol=1e-12)
+
+
+def test_packing_is_only_used_when_it_is_safe():
+    ws = _weights(True)
+    for w in ws:
+        w.grad[...] = 1.0
+    opt = _optimizers.Adam(clipnorm=1.0)                 # per-weight clipping: one weight at a time
+    opt.step(ws)
+    assert getattr(opt, "_packed", None) is None
+
+    class MyAdam(_optimizers.Adam):                      # a learner's subclass may not be elementwise
+        pass
+
+    opt = MyAdam()
+    opt.step(ws)
+    assert getattr(opt, "_packed", None) is None
+    opt = _optimizers.Adam()
+    opt.step(ws)
+    assert opt._packed is not None
+    ws[0].value = ws[0].value.copy()                     # someone replaced an array: no longer packed
+    before = ws[0].numpy()
+    opt.step(ws)
+    assert not np.allclose(ws[0].numpy(), before)        # still updated, one weight at a time

@@ -179,3 +179,42 @@ def permutation(n):
     if hasattr(g, "permutation"):
         return g.permutation(n)
     return _state["module"].argsort(g.random(n))
+
+
+def _address(a):
+    return a.data.ptr if _state["name"] == "cupy" and not isinstance(a, np.ndarray) else a.__array_interface__["data"][0]
+
+
+def pack(arrays):
+    """Copy ``arrays`` (one dtype) into one new flat array; return it and views of it shaped like each.
+
+    A model keeps its trainable weights (and their gradients) packed like this, so that an optimizer whose
+    update is elementwise can update all of them with one pass over one array (see ``Optimizer.step``).
+    """
+    arrays = list(arrays)
+    flat = _state["module"].empty(sum(int(a.size) for a in arrays), dtype=arrays[0].dtype)
+    views, offset = [], 0
+    for a in arrays:
+        view = flat[offset:offset + a.size].reshape(a.shape)
+        view[...] = a
+        views.append(view)
+        offset += a.size
+    return flat, views
+
+
+def packed_base(arrays):
+    """The flat array that ``arrays`` are consecutive views of, in order and covering all of it; else None."""
+    arrays = list(arrays)
+    if not arrays:
+        return None
+    base = arrays[0].base
+    if base is None or base.ndim != 1 or not base.flags.c_contiguous:
+        return None
+    address, end = _address(base), 0
+    for a in arrays:
+        if a.base is not base or a.dtype != base.dtype or not a.flags.c_contiguous:
+            return None
+        if _address(a) != address + end * base.itemsize:
+            return None
+        end += a.size
+    return base if end == base.size else None

@@ -27,6 +27,7 @@ from __future__ import annotations
 import math
 import sys
 
+from tinynn import backend
 from tinynn import optimizers_schedules as schedules
 from tinynn.backend import xp
 from tinynn.variables import Variable
@@ -161,8 +162,37 @@ class Optimizer:
         raise NotImplementedError(f"{type(self).__name__} does not define get_updates; it uses update_step.")
 
     def step(self, variables):
-        """One update of ``variables`` from their ``.grad`` buffers: ``apply([v.grad for v in variables], variables)``."""
+        """One update of ``variables`` from their ``.grad`` buffers: ``apply([v.grad for v in variables], variables)``.
+
+        A built-in optimizer updates every element by the same formula with the same scalars, so when the
+        weights (and their gradients) lie one after another in one flat array — ``Sequential`` packs them
+        so — it runs ``update_step`` once on that array instead of once per weight: the same numbers, with
+        one NumPy call per operation instead of one per operation and weight.
+        """
+        variables = list(variables)
+        packed = self._packed_variable(variables)
+        if packed is not None:
+            return self.apply([packed.grad], [packed])
         return self.apply([v.grad for v in variables], variables)
+
+    def _packed_variable(self, variables):
+        """A Variable whose value and grad are the flat arrays holding all ``variables`` (or None)."""
+        if type(self) not in _PACKABLE or self.clipnorm is not None or self._exclude_ids or self._exclude_names:
+            return None
+        key = tuple(id(v.value) for v in variables) + tuple(id(v.grad) for v in variables)
+        cached = getattr(self, "_packed", None)
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        if cached is not None or any(id(v) in self._var_index for v in variables):
+            return None  # these weights already have per-weight state: keep updating them one by one
+        value = backend.packed_base([v.value for v in variables])
+        grad = backend.packed_base([v.grad for v in variables])
+        if value is None or grad is None or len(variables) < 2:
+            return None
+        packed = Variable(value, name="packed_weights", dtype=value.dtype)
+        packed.grad = grad
+        self._packed = (key, packed, list(variables))  # keeps the arrays alive, so their ids stay unique
+        return packed
 
     def apply_gradients(self, grads_and_vars):
         """Keras' ``apply_gradients([(grad, variable), ...])``."""
@@ -482,3 +512,7 @@ def get(identifier):
 
 def serialize(optimizer):
     return {"class_name": type(optimizer).__name__, "config": optimizer.get_config()}
+
+
+#: the optimizers whose update_step is elementwise, so that Optimizer.step may run it on packed weights
+_PACKABLE = (SGD, RMSprop, Adam, AdamW, Adagrad)
