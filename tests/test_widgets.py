@@ -251,3 +251,24 @@ def test_figure_is_reused_for_a_model_with_other_layer_names():
     assert list(d2.figure.norm_lines) == ["dense_7", "dense_8"]
     assert [t.get_text() for t in d2.figure.norm_axes.get_legend().get_texts()] == ["dense_7", "dense_8"]
     assert d2.figure.norm_lines["dense_7"][0].get_ydata()[-1] == pytest.approx(5.0)
+
+
+def test_ui_event_pump_hands_back_messages_the_kernel_still_accepts():
+    """A deferred execute_request must not have its signature recorded, or the kernel rejects it later as a
+    replay ('Duplicate Signature') and the cell never runs - what hung "Run all" in JupyterLab."""
+    import types
+
+    from jupyter_client.session import Session
+
+    session = Session(key=b"secret")
+    import zmq
+
+    raw = session.serialize(session.msg("execute_request", content={"code": "1 + 1"}), ident=[b"client"])
+    frames = [zmq.Frame(f) for f in raw]     # what recv_multipart(copy=False) gives
+    kernel = types.SimpleNamespace(session=session)
+    pump = frontend.UIEventPump(kernel=None)
+    pump.kernel = kernel
+    assert pump._handle(list(frames)) == 0 and len(pump._deferred) == 1
+    idents, rest = session.feed_identities(pump._deferred[0], copy=False)
+    msg = session.deserialize(rest, copy=False)   # what the kernel does with the handed-back message
+    assert msg["header"]["msg_type"] == "execute_request" and msg["content"]["code"] == "1 + 1"

@@ -89,8 +89,12 @@ class UIEventPump:
     def _handle(self, frames):
         k = self.kernel
         idents, rest = k.session.feed_identities(frames, copy=False)
-        msg = k.session.deserialize(rest, content=True, copy=False)
-        if msg["header"]["msg_type"] == "comm_msg" and hasattr(k, "comm_manager"):
+        # Peek at the header only: a full deserialize records the message's signature, and the kernel would
+        # then reject the same message, handed back later, as a replay ("Duplicate Signature") - the cell
+        # it asks to run would never run.
+        header = k.session.deserialize(list(rest), content=False, copy=False)["header"]
+        if header["msg_type"] == "comm_msg" and hasattr(k, "comm_manager"):
+            msg = k.session.deserialize(rest, content=True, copy=False)
             stream = getattr(k, "shell_stream", None)
             k.comm_manager.comm_msg(stream, idents, msg)
             return 1
