@@ -22,12 +22,7 @@ from tinynn.datasets._fetch import RemoteFile, cache_dir
 REAL_DATA = os.environ.get("TINYNN_DATA")  # read before the autouse fixture clears it
 
 
-@pytest.fixture(autouse=True)
-def isolated_env(tmp_path, monkeypatch):
-    monkeypatch.setenv("TINYNN_HOME", str(tmp_path / "home"))
-    monkeypatch.delenv("TINYNN_DATA", raising=False)
-    monkeypatch.setenv("TINYNN_OFFLINE", "1")
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+pytestmark = pytest.mark.usefixtures("isolated_data_env")
 
 
 # --- the reference: Keras' load_data list code, extended with None = "word not in the index" -----

@@ -19,12 +19,7 @@ NAMES = ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
          "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")
 
 
-@pytest.fixture(autouse=True)
-def isolated_env(tmp_path, monkeypatch):
-    monkeypatch.setenv("TINYNN_HOME", str(tmp_path / "home"))
-    monkeypatch.delenv("TINYNN_DATA", raising=False)
-    monkeypatch.setenv("TINYNN_OFFLINE", "1")
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+pytestmark = pytest.mark.usefixtures("isolated_data_env")
 
 
 def idx_bytes(arr: np.ndarray, code: int = 0x08, dtype=">u1") -> bytes:

@@ -15,13 +15,7 @@ from tinynn.datasets._fetch import (DatasetFileError, DatasetNotFoundError, Load
                                     fetch_files)
 
 
-@pytest.fixture(autouse=True)
-def isolated_env(tmp_path, monkeypatch):
-    """Own cache, no local data dir, no downloads unless a test allows them."""
-    monkeypatch.setenv("TINYNN_HOME", str(tmp_path / "home"))
-    monkeypatch.delenv("TINYNN_DATA", raising=False)
-    monkeypatch.setenv("TINYNN_OFFLINE", "1")
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+pytestmark = pytest.mark.usefixtures("isolated_data_env")
 
 
 class _Handler(http.server.SimpleHTTPRequestHandler):

@@ -59,6 +59,11 @@ class RemoteFile:
     sha256: str | None
     urls: tuple[str, ...] = ()
 
+    @classmethod
+    def on_mirrors(cls, fname: str, sha256: str | None, mirrors) -> "RemoteFile":
+        """The file ``fname`` at the end of each mirror's base URL, tried in the mirrors' order."""
+        return cls(fname, sha256, tuple(m + fname for m in mirrors))
+
 
 class Loaded(tuple):
     """A loader's Keras-style return value that also says where the data came from.
