@@ -20,8 +20,9 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 
 install: $(VENV)/.installed
 
+# (root, e.g. in a container, needs --allow-root; JUPYTER_ARGS passes more, e.g. JUPYTER_ARGS=--no-browser)
 lab: $(VENV)/.installed
-	TINYNN_BOOK_SIZE=full $(BIN)/jupyter lab chapters/
+	TINYNN_BOOK_SIZE=full $(BIN)/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root) $(JUPYTER_ARGS) chapters/
 
 # One BLAS thread: the book's matrices are small, and on 2 cores a second thread mostly spins (measured: the
 # LSTM chapter ran up to 10x slower with two).
