@@ -376,3 +376,23 @@ def test_a_frozen_layer_falls_back_to_per_weight_updates():
     h = model.fit(x, to_categorical(y, 3), epochs=3, verbose=0)
     assert all(np.array_equal(a, b) for a, b in zip(frozen, model.layers[0].get_weights()))
     assert h.history["loss"][-1] < h.history["loss"][0]
+
+
+def test_seed1_usage_steps_run_with_keras_replaced_by_tinynn():
+    """Seed 1, section 3.3 (the seven usage steps), with `keras` replaced by `tinynn` and nothing else changed."""
+    seed_steps = """
+import keras
+model = keras.models.Sequential()
+model.add(keras.layers.Dense(units=64, activation='relu', input_shape=(784,)))
+model.add(keras.layers.Dense(units=10, activation='softmax'))
+model.compile(optimizer='adam', loss='categorical_crossentropy', metrics=['accuracy'])
+model.fit(x_train, y_train, epochs=10, batch_size=32)
+model.evaluate(x_test, y_test)
+predictions = model.predict(x_test)
+"""
+    x, y = _toy(128, 784, 10)
+    y = to_categorical(y, 10)
+    scope = {"x_train": x[:96], "y_train": y[:96], "x_test": x[96:], "y_test": y[96:]}
+    exec(seed_steps.replace("keras", "tinynn").replace("epochs=10", "epochs=2, verbose=0"), scope)
+    assert scope["predictions"].shape == (32, 10)
+    assert np.allclose(scope["predictions"].sum(axis=1), 1, atol=1e-5)
