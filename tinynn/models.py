@@ -83,7 +83,8 @@ class Sequential(Layer):
         self.input_shape = shape
         for layer in self._layers:
             if layer.built:
-                layer.input_spec.check(layer, shape) if layer.input_spec is not None else None
+                if layer.input_spec is not None:
+                    layer.input_spec.check(layer, shape)
             else:
                 if layer._batch_input_shape is not None and layer is not self._layers[0]:
                     warnings.warn(f"Sequential: input_shape= on layer '{layer.name}' is ignored: only the first layer's counts.",
@@ -123,7 +124,10 @@ class Sequential(Layer):
     def call(self, x, training=False, mask=None):
         """Run ``x`` through every layer (passing masks on, e.g. from ``Embedding(mask_zero=True)``)."""
         if self._input_layer is not None:
-            self._input_layer.input_spec.check(self._input_layer, tuple(x.shape)) if self._input_layer.built else self._input_layer(x)
+            if self._input_layer.built:
+                self._input_layer.input_spec.check(self._input_layer, tuple(x.shape))
+            else:
+                self._input_layer(x)
         for layer in self._layers:
             x_in = x
             x = layer(x, training=training, mask=mask)
