@@ -176,3 +176,10 @@ def test_layer_base_defaults():
     assert layer(np.ones(3)).shape == (3,) and layer.compute_output_shape((None, 3)) == (None, 3)
     with pytest.raises(ValueError, match="not built"):
         Dense(2).count_params()
+
+
+def test_automatic_names_follow_keras():
+    from tinynn.layers.base import _snake_case
+
+    assert [_snake_case(n) for n in ("Dense", "SimpleRNN", "LSTM", "GRU", "InputLayer", "CustomLayer")] == [
+        "dense", "simple_rnn", "lstm", "gru", "input_layer", "custom_layer"]

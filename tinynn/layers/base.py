@@ -27,7 +27,9 @@ _NAME_COUNTS: defaultdict = defaultdict(int)
 
 
 def _snake_case(name):
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower().replace("_r_n_n", "_rnn").replace("l_s_t_m", "lstm").replace("g_r_u", "gru")
+    """Keras' rule: ``Dense`` → ``dense``, ``SimpleRNN`` → ``simple_rnn``, ``LSTM`` → ``lstm``."""
+    name = re.sub(r"(.)([A-Z][a-z0-9]+)", r"\1_\2", name)
+    return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
 
 
 def unique_name(prefix):
