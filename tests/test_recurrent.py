@@ -286,6 +286,26 @@ def test_fused_and_generic_lstm_agree_in_float32():
         assert rel_error(wa.grad, wb.grad) < 1e-5
 
 
+@pytest.mark.parametrize("chunk", [1, 3, T])
+def test_fused_lstm_backward_factor_chunks_do_not_change_the_gradients(chunk):
+    # the fused backward computes its factors per chunk of steps; T = 8 with chunk 3 leaves a partial chunk
+    x = _x(10).astype(np.float32)
+    a, b = LSTM(U, return_sequences=True, return_state=True), _generic(LSTM(U, return_sequences=True,
+                                                                          return_state=True))
+    a(x)
+    b(x)
+    b.set_weights(a.get_weights())
+    a._chunk = chunk
+    ya, yb = a(x), b(x)
+    for u, v in zip(ya, yb):
+        np.testing.assert_allclose(u, v, rtol=1e-5, atol=1e-6)
+    rng = np.random.default_rng(11)
+    dys = [rng.normal(size=y.shape).astype(np.float32) for y in ya]
+    np.testing.assert_allclose(a.backward(dys), b.backward(dys), rtol=1e-4, atol=1e-5)
+    for wa, wb in zip(a.weights, b.weights):
+        assert rel_error(wa.grad, wb.grad) < 1e-5
+
+
 # --- dropout, states, flags, errors, config ----------------------------------------------------------
 def test_input_dropout_one_mask_per_sequence_only_in_training():
     x = np.ones((4, T, 6), dtype=np.float32)

@@ -12,7 +12,10 @@ Two implementations compute the same numbers (a test checks they agree to roundi
     columns of i, f, o in W, U, b are pre-scaled by 1/2, so :math:`\\tanh` of the block gives g directly and
     :math:`\\tfrac12(1+\\cdot)` of it gives i, f, o;
   - every buffer is preallocated (and reused between batches of the same shape) and written with ``out=``;
-  - backward precomputes, over all steps at once, :math:`K = 1 - a^2` of the gate block (it gives
+  - the activated gates are stored gate-major and the backward factors per step, so the per-step
+    elementwise operands (i, f, g, o, F, P) are contiguous blocks;
+  - backward precomputes, in bulk over chunks of steps (just before the reverse loop reads them, while
+    they are in cache), :math:`K = 1 - a^2` of the gate block (it gives
     :math:`\\sigma'(z) = (1-a^2)/4` and :math:`\\tanh'(z_g) = 1-a^2`; the 1/4 is folded into scaled weights)
     and the factors :math:`F = [g\\,i(1-i),\\ c_{t-1} f(1-f),\\ i(1-g^2),\\ \\tanh(c_t)\\, o(1-o)]`,
     :math:`P = o(1-\\tanh^2 c_t)`, so each reverse step is
@@ -97,29 +100,33 @@ class LSTM(BaseRNN):
 
     # --- the fused loop ---------------------------------------------------------------------------
     def _buffers(self, T, N, dtype):
-        """Preallocated arrays and their per-step views, reused while (T, N, dtype) stays the same."""
+        """Preallocated arrays and their per-step views, reused while (T, N, dtype) stays the same.
+
+        The activated gates live gate-major, ``G[t, k]`` (N, U), so the per-step gate operands are
+        contiguous blocks (strided gate slices cost the small per-step ufuncs up to twice as much)."""
         key = (T, N, xp.dtype(dtype).str, id(xp.zeros(0).__class__))
         if self._buf is not None and self._buf["key"] == key:
             return self._buf
         U = self.units
-        A = xp.empty((T, N, 4 * U), dtype=dtype)   # pre-activations, then tanh of the (pre-scaled) gates
-        S = xp.empty((T, N, 4 * U), dtype=dtype)   # (1 + A) / 2: i, f, o in their columns
+        A = xp.empty((T, N, 4 * U), dtype=dtype)   # pre-activations (pre-scaled), gate order i, f, g, o
+        G = xp.empty((T, 4, N, U), dtype=dtype)    # tanh of A, gate-major: a_i, a_f, g, a_o
+        S = xp.empty((T, 4, N, U), dtype=dtype)    # (1 + G) / 2: i, f, o in their slots
         H = xp.zeros((T + 1, N, U), dtype=dtype)   # H[0] = h_0 = 0, H[t+1] = h_t
         C = xp.zeros((T + 1, N, U), dtype=dtype)
         TC = xp.empty((T, N, U), dtype=dtype)      # tanh(c_t)
-        F = xp.empty((T, N, 4 * U), dtype=dtype)   # backward factors
+        F3 = xp.empty((T, N, 3, U), dtype=dtype)   # backward factors of i, f, g (contiguous per step)
+        Fo = xp.empty((T, N, U), dtype=dtype)      # backward factor of o
         P = xp.empty((T, N, U), dtype=dtype)
         dZ = xp.empty((T, N, 4 * U), dtype=dtype)
-        F4, dZ4 = F.reshape(T, N, 4, U), dZ.reshape(T, N, 4, U)
-        fwd = [(A[t], S[t], S[t, :, :U], S[t, :, U:2 * U], A[t, :, 2 * U:3 * U], S[t, :, 3 * U:],
+        dZ4 = dZ.reshape(T, N, 4, U)
+        fwd = [(A[t], A[t].reshape(N, 4, U).transpose(1, 0, 2), G[t], S[t], S[t, 0], S[t, 1], G[t, 2], S[t, 3],
                 C[t], C[t + 1], TC[t], H[t], H[t + 1]) for t in range(T)]
-        bwd = [(P[t], F4[t, :, :3], F[t, :, 3 * U:], dZ4[t, :, :3], dZ[t, :, 3 * U:], S[t, :, U:2 * U], dZ[t])
-               for t in range(T)]
+        bwd = [(P[t], F3[t], Fo[t], dZ4[t, :, :3], dZ[t, :, 3 * U:], S[t, 1], dZ[t]) for t in range(T)]
         scale = xp.full((4 * U,), 0.5, dtype=dtype)
         scale[2 * U:3 * U] = 1.0
         dc = xp.empty((N, U), dtype=dtype)
-        self._buf = dict(key=key, A=A, S=S, H=H, C=C, TC=TC, F=F, P=P, dZ=dZ, fwd=fwd, bwd=bwd, scale=scale,
-                         tmp4=xp.empty((N, 4 * U), dtype=dtype), tmp=xp.empty((N, U), dtype=dtype),
+        self._buf = dict(key=key, A=A, G=G, S=S, H=H, C=C, TC=TC, F3=F3, Fo=Fo, P=P, dZ=dZ, fwd=fwd, bwd=bwd,
+                         scale=scale, tmp4=xp.empty((N, 4 * U), dtype=dtype), tmp=xp.empty((N, U), dtype=dtype),
                          dh=xp.empty((N, U), dtype=dtype), dc=dc, dc3=dc[:, None, :],
                          ones=xp.ones((T * N,), dtype=dtype))
         return self._buf
@@ -135,11 +142,11 @@ class LSTM(BaseRNN):
         xp.matmul(xt.reshape(T * N, D), self.kernel.value * s, out=A.reshape(T * N, 4 * U))
         A += self.bias.value * s
         matmul, add, multiply, tanh = xp.matmul, xp.add, xp.multiply, xp.tanh
-        for At, St, it, ft, gt, ot, Cp, Ct, TCt, Hp, Ht in b["fwd"]:
+        for At, AtT, Gt, St, it, ft, gt, ot, Cp, Ct, TCt, Hp, Ht in b["fwd"]:
             matmul(Hp, Us, out=tmp4)
             add(At, tmp4, out=At)
-            tanh(At, out=At)                 # g, and tanh(z/2) for i, f, o
-            multiply(At, 0.5, out=St)
+            tanh(AtT, out=Gt)                # g, and tanh(z/2) for i, f, o; gate-major
+            multiply(Gt, 0.5, out=St)
             add(St, 0.5, out=St)             # sigma(z) for i, f, o
             multiply(ft, Cp, out=Ct)
             multiply(it, gt, out=tmp)
@@ -149,24 +156,40 @@ class LSTM(BaseRNN):
         self._xt = xt
         return b["H"][1:], (b["H"][T], b["C"][T])
 
+    _chunk = 50  # steps per bulk computation of the backward factors
+
+    @staticmethod
+    def _factors(b, t0, t1):
+        """Backward factors of steps t0..t1-1, in bulk, into ``F3`` (T, N, 3, U), ``Fo`` and ``P`` (T, N, U).
+
+        With :math:`a` = tanh of the pre-scaled gate block (``G``), :math:`\\sigma'(z) = s(1-s) = (1-a^2)/4`
+        and :math:`\\tanh'(z_g) = 1-a^2`: one :math:`K = 1 - a^2` serves all four gates, and the 1/4 is folded
+        into the scaled weights (``s2`` in :meth:`_fused_backward`), so the loop's dZ is :math:`dz / s2`:
+        :math:`F_3 = [g K_i,\\ c_{t-1} K_f,\\ i K_g]`, :math:`F_o = \\tanh(c_t) K_o`,
+        :math:`P = o(1-\\tanh^2 c_t)`; each is contiguous per step, as the reverse loop reads it.
+        """
+        G, S, C, TC = b["G"][t0:t1], b["S"][t0:t1], b["C"][t0:t1], b["TC"][t0:t1]
+        F3, Fo, P = b["F3"][t0:t1], b["Fo"][t0:t1], b["P"][t0:t1]
+        n, _, N, U = G.shape
+        mul = xp.multiply
+        K = b["dZ"][t0:t1].reshape(-1)[:n * 3 * N * U].reshape(n, 3, N, U)  # scratch: dZ[t0:t1] comes later
+        mul(G[:, :3], G[:, :3], out=K)
+        xp.subtract(1.0, K, out=K)                                        # K for i, f, g (gate-major)
+        mul(K[:, 0], G[:, 2], out=F3[:, :, 0])                            # g (1-a_i^2)       (x 1/4)
+        mul(K[:, 1], C, out=F3[:, :, 1])                                  # c_{t-1} (1-a_f^2) (x 1/4)
+        mul(K[:, 2], S[:, 0], out=F3[:, :, 2])                            # i (1-g^2)
+        mul(G[:, 3], G[:, 3], out=Fo)
+        xp.subtract(1.0, Fo, out=Fo)
+        mul(Fo, TC, out=Fo)                                               # tanh(c_t) (1-a_o^2) (x 1/4)
+        mul(TC, TC, out=P)
+        xp.subtract(1.0, P, out=P)
+        mul(P, S[:, 3], out=P)                                            # o (1 - tanh^2 c_t)
+
     def _fused_backward(self, dhs, dstates):
         b = self._buf
-        A, S, C, TC, F, P, dZ = b["A"], b["S"], b["C"], b["TC"], b["F"], b["P"], b["dZ"]
-        T, N, _ = A.shape
+        dZ = b["dZ"]
+        T, N, _ = dZ.shape
         U = self.units
-        # Backward factors for all steps at once. With a = tanh of the pre-scaled block (A), the
-        # derivatives are sigma'(z) = s(1-s) = (1-a^2)/4 and tanh'(z_g) = 1-a^2: one K = 1 - A^2 serves all
-        # four gates, and the 1/4 is folded into the scaled weights below (s2), so dZ here is dz / s2.
-        xp.multiply(A, A, out=F)
-        xp.subtract(1.0, F, out=F)                          # K = 1 - A^2
-        mul = xp.multiply
-        mul(F[..., :U], A[..., 2 * U:3 * U], out=F[..., :U])              # g (1-a_i^2)     (x 1/4)
-        mul(F[..., U:2 * U], C[:-1], out=F[..., U:2 * U])                 # c_{t-1} (1-a_f^2) (x 1/4)
-        mul(F[..., 2 * U:3 * U], S[..., :U], out=F[..., 2 * U:3 * U])     # i (1-g^2)
-        mul(F[..., 3 * U:], TC, out=F[..., 3 * U:])                       # tanh(c_t) (1-a_o^2) (x 1/4)
-        xp.multiply(TC, TC, out=P)
-        xp.subtract(1.0, P, out=P)
-        mul(P, S[..., 3 * U:], out=P)                                     # o (1 - tanh^2 c_t)
         s2 = b["scale"] * b["scale"]                                      # 1/4 for i, f, o; 1 for g
         dh, dc, dc3, tmp = b["dh"], b["dc"], b["dc3"], b["tmp"]
         dh[...] = 0 if dstates[0] is None else dstates[0]
@@ -176,17 +199,22 @@ class LSTM(BaseRNN):
         UT = xp.ascontiguousarray((self.recurrent_kernel.value * s2).T)
         matmul, add, multiply = xp.matmul, xp.add, xp.multiply
         bwd = b["bwd"]
-        for t in range(T - 1, -1, -1):
-            Pt, F3t, Fot, dZ3t, dZot, ft, dZt = bwd[t]
-            multiply(dh, Pt, out=tmp)
-            add(dc, tmp, out=dc)                 # dc_t
-            multiply(dc3, F3t, out=dZ3t)         # dz_i, dz_f, dz_g   (i, f: x 4)
-            multiply(dh, Fot, out=dZot)          # dz_o               (x 4)
-            if t:
-                multiply(dc, ft, out=dc)         # dc_{t-1}
-                matmul(dZt, UT, out=dh)          # dh_{t-1} from the recurrence
-                if dhs is not None:
-                    add(dh, dhs[t - 1], out=dh)
+        # The factors are computed in bulk per chunk of steps, just before the reverse loop reads them,
+        # so the chunk's arrays are still in cache.
+        for t1 in range(T, 0, -self._chunk):
+            t0 = max(0, t1 - self._chunk)
+            self._factors(b, t0, t1)
+            for t in range(t1 - 1, t0 - 1, -1):
+                Pt, F3t, Fot, dZ3t, dZot, ft, dZt = bwd[t]
+                multiply(dh, Pt, out=tmp)
+                add(dc, tmp, out=dc)                 # dc_t
+                multiply(dc3, F3t, out=dZ3t)         # dz_i, dz_f, dz_g   (i, f: x 4)
+                multiply(dh, Fot, out=dZot)          # dz_o               (x 4)
+                if t:
+                    multiply(dc, ft, out=dc)         # dc_{t-1}
+                    matmul(dZt, UT, out=dh)          # dh_{t-1} from the recurrence
+                    if dhs is not None:
+                        add(dh, dhs[t - 1], out=dh)
         D = self._xt.shape[2]
         dZ2 = dZ.reshape(T * N, 4 * U)
         kg, rg, bg = self.kernel.grad, self.recurrent_kernel.grad, self.bias.grad
