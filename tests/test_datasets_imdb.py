@@ -56,7 +56,8 @@ def keras_reference(x_train, y_train, x_test, y_test, num_words=None, skip_top=0
             raise ValueError("no sequence was kept")
     xs = x_train + x_test
     if not num_words:
-        num_words = max(w for x in xs for w in x if w is not None)
+        # (no known word left at all cannot happen with Keras' data; tinynn then keeps every known word: none)
+        num_words = max((w for x in xs for w in x if w is not None), default=0)
 
     def ok(w):
         return w is not None and skip_top <= w < num_words
