@@ -8,6 +8,8 @@ on 500-token sequences, tinynn (NumPy) against PyTorch eager (torch.nn.LSTM, sam
 * Each measurement trains ``--batches`` batches; the epoch time (25,000 reviews) is extrapolated from the
   median per-batch time, and the output says so. Implementations alternate A B A B; torch is warmed up.
 * ``--profile`` splits one tinynn step into its phases, and times the embedding-gradient alternatives.
+* On the project's machines OPENBLAS_CORETYPE=Haswell is set for old OpenBLAS builds; it slows a current
+  numpy (performance.md): benchmark with ``env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE`` and say so.
 """
 from __future__ import annotations
 
@@ -210,7 +212,8 @@ def main():
 
     torch.set_num_threads(1)
     print(f"threads: OMP={os.environ.get('OMP_NUM_THREADS')} OPENBLAS={os.environ.get('OPENBLAS_NUM_THREADS')} "
-          f"torch={torch.get_num_threads()}; numpy {np.__version__}, torch {torch.__version__}")
+          f"torch={torch.get_num_threads()}; OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', 'unset')}; "
+          f"numpy {np.__version__}, torch {torch.__version__}")
     print(f"data: RANDOM token ids, shape (batch, {MAXLEN}), vocabulary {VOCAB} (timing does not depend on values)")
     print(f"each run: {args.batches} batches; epoch = {N_TRAIN} reviews, EXTRAPOLATED from the median per-batch time")
     rng = np.random.default_rng(0)

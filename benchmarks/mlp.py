@@ -8,7 +8,10 @@ GEMM throughput and the share of it the batch-128 epoch reaches (FLOPs of the fo
 divided by the epoch time). Uses real MNIST when TINYNN_DATA (or the cache) has it, else random data of
 the same shape (the timing does not depend on the values); it says which.
 
-Read ../shared/notes/performance.md: pin one thread for comparisons.
+Read ../shared/notes/performance.md: pin one thread for comparisons. On the project's machines
+OPENBLAS_CORETYPE=Haswell (and OPENBLAS_L2_SIZE) are set for old OpenBLAS builds and slow a current numpy;
+measure with both unset in the benchmark command alone (``env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE ...``)
+and say which you used: the script prints the BLAS kernel it runs.
 """
 from __future__ import annotations
 
@@ -98,7 +101,8 @@ def main():
     except ImportError:
         torch = None
     threads = os.environ.get("OMP_NUM_THREADS", "unset")
-    print(f"MLP 784-128-10, Adam, float32, {len(x)} samples of {source}; OMP_NUM_THREADS={threads}")
+    print(f"MLP 784-128-10, Adam, float32, {len(x)} samples of {source}; OMP_NUM_THREADS={threads}; "
+          f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', 'unset')}")
     peak = gemm_gflops()
     print(f"float32 GEMM (1024x1024x1024): {peak:.0f} GFLOP/s")
     for bs in args.batch_sizes:
