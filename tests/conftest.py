@@ -1,5 +1,8 @@
 """Fixtures shared by several test modules (each opts in; nothing here is autouse)."""
+import functools
+import http.server
 import os
+import threading
 
 import pytest
 
@@ -11,6 +14,33 @@ def isolated_data_env(tmp_path, monkeypatch):
     monkeypatch.delenv("TINYNN_DATA", raising=False)
     monkeypatch.setenv("TINYNN_OFFLINE", "1")
     monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+
+
+
+class _Handler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+    def do_GET(self):
+        self.server.requests.append(self.path)
+        super().do_GET()
+
+
+@pytest.fixture
+def local_server(tmp_path, monkeypatch):
+    """A throw-away HTTP server on 127.0.0.1 serving tmp_path/www, downloads allowed while it runs.
+
+    Yields (root folder, base URL, list of requested paths). Used with ``isolated_data_env``.
+    """
+    root = tmp_path / "www"
+    root.mkdir(exist_ok=True)
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Handler, directory=str(root)))
+    httpd.requests = []
+    threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True).start()
+    monkeypatch.delenv("TINYNN_OFFLINE", raising=False)
+    yield root, f"http://127.0.0.1:{httpd.server_address[1]}/", httpd.requests
+    httpd.shutdown()
+    httpd.server_close()
 
 
 try:  # CI explores the same examples on every run (a property test that finds a new case fails locally first)

@@ -1,14 +1,11 @@
 """IMDB: Keras' algorithm, both real sources (imdb.npz, the raw aclImdb archive) on generated
 fixtures, the tokenisation cache, downloads from a local server, and the real shared files."""
-import functools
 import hashlib
-import http.server
 import io
 import json
 import os
 import re
 import tarfile
-import threading
 from pathlib import Path
 
 import numpy as np
@@ -318,26 +315,14 @@ def test_offline_without_any_source_lists_both_forms():
         assert needed in msg
 
 
-class _Handler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
-
-
 @pytest.fixture
-def served(tmp_path, monkeypatch):
-    www = tmp_path / "www"
+def served(local_server, monkeypatch):
+    www, base, _ = local_server
     npz = write_keras_npz(www / "imdb.npz")
     archive = write_archive(www / "aclImdb_v1.tar.gz")
     wi = write_word_index(www / "imdb_word_index.json")
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Handler, directory=str(www)))
-    threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True).start()
-    base = f"http://127.0.0.1:{httpd.server_address[1]}/"
     for attr, p in (("IMDB_NPZ", npz), ("ARCHIVE", archive), ("WORD_INDEX", wi)):
         monkeypatch.setattr(imdb, attr, RemoteFile(p.name, sha_file(p), (base + p.name,)))
-    monkeypatch.delenv("TINYNN_OFFLINE")
-    yield
-    httpd.shutdown()
-    httpd.server_close()
 
 
 def test_download_keras_npz_by_default(served):

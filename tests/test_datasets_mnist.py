@@ -1,10 +1,7 @@
 """MNIST and Fashion-MNIST: the IDX parser and the loaders, on generated IDX fixtures and the real files."""
-import functools
 import gzip
 import hashlib
-import http.server
 import os
-import threading
 from pathlib import Path
 
 import numpy as np
@@ -180,41 +177,22 @@ def test_offline_without_files_names_all_four(tmp_path):
     assert "ossci-datasets.s3.amazonaws.com" in msg and "TINYNN_DATA" in msg
 
 
-class _Handler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
-
-    def do_GET(self):
-        self.server.requests.append(self.path)
-        super().do_GET()
-
-
-def test_download_then_cache_hit_then_corrupted_cache(tmp_path, monkeypatch):
-    www = tmp_path / "www"
+def test_download_then_cache_hit_then_corrupted_cache(local_server, monkeypatch):
+    www, base, requests = local_server
     arrays, registry = make_mnist_fixture(www)
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Handler, directory=str(www)))
-    httpd.requests = []
-    threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True).start()
-    try:
-        base = f"http://127.0.0.1:{httpd.server_address[1]}/"
-        monkeypatch.setattr(mnist, "FILES", tuple(RemoteFile(r.fname, r.sha256, (base + "dead/" + r.fname,
-                                                                                   base + r.fname))
-                                                  for r in registry))
-        monkeypatch.delenv("TINYNN_OFFLINE")
-        first = mnist.load_data()
-        check_arrays(first, arrays)
-        assert str(cache_dir("mnist")) in first.source
-        n = len(httpd.requests)
-        assert n == 8  # each file: dead mirror, then the good one
+    monkeypatch.setattr(mnist, "FILES", tuple(RemoteFile(r.fname, r.sha256, (base + "dead/" + r.fname, base + r.fname))
+                                              for r in registry))
+    first = mnist.load_data()
+    check_arrays(first, arrays)
+    assert str(cache_dir("mnist")) in first.source
+    n = len(requests)
+    assert n == 8  # each file: dead mirror, then the good one
+    check_arrays(mnist.load_data(), arrays)
+    assert len(requests) == n  # cache hit, no request
+    (cache_dir("mnist") / NAMES[2]).write_bytes(b"corrupt")
+    with pytest.warns(RuntimeWarning, match="t10k-images-idx3-ubyte.gz"):
         check_arrays(mnist.load_data(), arrays)
-        assert len(httpd.requests) == n  # cache hit, no request
-        (cache_dir("mnist") / NAMES[2]).write_bytes(b"corrupt")
-        with pytest.warns(RuntimeWarning, match="t10k-images-idx3-ubyte.gz"):
-            check_arrays(mnist.load_data(), arrays)
-        assert httpd.requests[n:] == ["/dead/" + NAMES[2], "/" + NAMES[2]]
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
+    assert requests[n:] == ["/dead/" + NAMES[2], "/" + NAMES[2]]
 
 
 # --- the real files (CI sets TINYNN_DATA to the shared data folder) ------------------------------

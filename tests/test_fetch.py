@@ -3,10 +3,7 @@
 No test touches the network: downloads are served by a throw-away HTTP server on 127.0.0.1
 (pooch's HTTP downloader does not accept file:// URLs).
 """
-import functools
 import hashlib
-import http.server
-import threading
 
 import pytest
 
@@ -18,28 +15,10 @@ from tinynn.datasets._fetch import (DatasetFileError, DatasetNotFoundError, Load
 pytestmark = pytest.mark.usefixtures("isolated_data_env")
 
 
-class _Handler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
-
-    def do_GET(self):
-        self.server.requests.append(self.path)
-        super().do_GET()
-
-
 @pytest.fixture
-def server(tmp_path, monkeypatch):
+def server(local_server):
     """A local HTTP server for tmp_path/www; yields (root, base URL, list of requested paths)."""
-    root = tmp_path / "www"
-    root.mkdir()
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Handler, directory=str(root)))
-    httpd.requests = []
-    thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    monkeypatch.delenv("TINYNN_OFFLINE")
-    yield root, f"http://127.0.0.1:{httpd.server_address[1]}/", httpd.requests
-    httpd.shutdown()
-    httpd.server_close()
+    return local_server
 
 
 def sha(data: bytes) -> str:
