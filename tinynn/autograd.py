@@ -24,7 +24,7 @@ import math
 from tinynn.backend import xp
 from tinynn.variables import Variable
 
-__all__ = ["Tensor", "Value", "grad", "draw_graph", "layer_forward", "layer_backward", "loss_gradient", "loss_backward",
+__all__ = ["Tensor", "Value", "grad", "backprop", "draw_graph", "layer_forward", "layer_backward", "loss_gradient", "loss_backward",
            "AutogradError"]
 
 
@@ -61,19 +61,7 @@ class Tensor:
 
         Gradients are recomputed from scratch for this graph (not accumulated across calls).
         """
-        order = _topological_order(self)
-        for t in order:
-            t.grad = None
-        self.grad = xp.ones_like(self.value) if dy is None else getattr(dy, "value", dy)
-        if tuple(xp.shape(self.grad)) != tuple(self.shape):
-            raise ValueError(f"Tensor.backward: dy has shape {tuple(xp.shape(self.grad))}, "
-                             f"the tensor has shape {tuple(self.shape)}.")
-        for t in reversed(order):
-            if t.grad is None:
-                continue
-            for parent, vjp in t._parents:
-                g = vjp(t.grad)
-                parent.grad = g if parent.grad is None else parent.grad + g  # accumulate, never in place
+        backprop([self], [dy])
         return self
 
     # --- array-like -----------------------------------------------------------------------
@@ -199,6 +187,63 @@ def _topological_order(root):
             seen.add(id(t))
             stack.append((t, True))
             stack.extend((p, False) for p, _ in t._parents if id(p) not in seen)
+    return order
+
+
+def backprop(roots, grads):
+    """Reverse mode over the graph of several ``roots`` at once: seed each root with its ``dy`` (None:
+    ones), visit every Tensor after all the Tensors that use it, and *add* each one's share to its inputs.
+
+    An op may also write gradients straight into weights (a built-in layer's node: its ``backward`` fills
+    ``w.grad``); such a node lists them in ``_writes``. A weight written by several nodes (a layer called
+    twice) gets the *sum* of their contributions, the same accumulation rule one level up. Returns the
+    set of ``id``\ s of the weights written.
+    """
+    order = _topological_order_many(roots)
+    for t in order:
+        t.grad = None
+    for root, dy in zip(roots, grads):
+        g = xp.ones_like(root.value) if dy is None else getattr(dy, "value", dy)
+        if tuple(xp.shape(g)) != tuple(root.shape):
+            raise ValueError(f"Tensor.backward: dy has shape {tuple(xp.shape(g))}, "
+                             f"the tensor has shape {tuple(root.shape)}.")
+        root.grad = g if root.grad is None else root.grad + g
+    writes: dict = {}
+    for t in order:
+        for w in getattr(t, "_writes", ()):
+            writes[id(w)] = writes.get(id(w), 0) + 1
+    sums: dict = {}
+    for t in reversed(order):
+        if t.grad is None:
+            continue
+        for parent, vjp in t._parents:
+            g = vjp(t.grad)
+            parent.grad = g if parent.grad is None else parent.grad + g  # accumulate, never in place
+        for w in getattr(t, "_writes", ()):
+            if writes[id(w)] > 1:  # written again by a later node: keep this node's share
+                sums[id(w)] = (w, w.grad.copy() if id(w) not in sums else sums[id(w)][1] + w.grad)
+    for w, total in sums.values():
+        w.grad[...] = total
+    for t in order:  # a weight used directly by recorded ops (a call-only layer's self.kernel)
+        w = getattr(t, "_variable", None)
+        if w is not None and t.grad is not None:
+            if id(w) in writes:
+                w.grad += t.grad
+            else:
+                w.grad[...] = t.grad
+                writes[id(w)] = 1
+    return set(writes)
+
+
+def _topological_order_many(roots):
+    if len(roots) == 1:
+        return _topological_order(roots[0])
+    order, seen = [], set()
+    for root in roots:
+        for t in _topological_order(root):
+            if id(t) not in seen:
+                seen.add(id(t))
+                order.append(t)
     return order
 
 
@@ -546,16 +591,25 @@ def layer_forward(layer, x, call_kwargs):
     """Run ``layer.call`` on Tensors and keep the graph for :func:`layer_backward`; return the output array.
 
     The input becomes a Tensor (needing a gradient unless ``layer.compute_input_gradient`` is False); each
-    weight a Tensor wrapping its ``.value`` (no copy). Inside another layer's recording (``x`` is already a
-    Tensor) the call is recorded into the outer graph and a Tensor is returned.
+    of the layer's own weights a Tensor wrapping its ``.value`` (no copy). When ``x`` is already a Tensor
+    (inside a model's recorded forward pass, or another layer's recording) the call is recorded into that
+    graph and a Tensor is returned. Layers the layer owns record themselves when it calls them.
     """
-    outer = _SCOPES[-1] if _SCOPES and isinstance(x, Tensor) else None
+    recording = _is_tensor_input(x)
+    outer = _SCOPES[-1] if _SCOPES and recording else None
     scope = outer if outer is not None else {"_layer": layer}
-    for w in layer._all_weights():
+    for w in layer._weights:
         if id(w) not in scope:
-            scope[id(w)] = (w, Tensor(w.value, requires_grad=bool(w.trainable and layer.trainable), name=w.name))
-    xt = x if outer is not None else Tensor(x, requires_grad=getattr(layer, "compute_input_gradient", True),
-                                            name="inputs")
+            t = Tensor(w.value, requires_grad=bool(w.trainable and layer.trainable), name=w.name)
+            t._variable = w
+            scope[id(w)] = (w, t)
+    if recording:
+        xt = x
+    elif isinstance(x, (list, tuple)):
+        xt = type(x)(Tensor(v, requires_grad=getattr(layer, "compute_input_gradient", True), name=f"inputs[{i}]")
+                     for i, v in enumerate(x))
+    else:
+        xt = Tensor(x, requires_grad=getattr(layer, "compute_input_gradient", True), name="inputs")
     if outer is None:
         _SCOPES.append(scope)
     try:
@@ -564,12 +618,23 @@ def layer_forward(layer, x, call_kwargs):
     finally:
         if outer is None:
             _SCOPES.pop()
-    _check_output_shape(layer, xt, y)
-    if outer is not None:
+    if not isinstance(xt, (list, tuple)):
+        _check_output_shape(layer, xt, y)
+    if recording:
         return y
+    if isinstance(y, (list, tuple)):
+        raise NotImplementedError(f"Layer '{layer.name}' ({type(layer).__name__}): call() returned several outputs; "
+                                  "autograd gives a call-only layer one output outside a model. Use it inside a "
+                                  "Model, or give the layer a backward(dy).")
     y = _lift(y)
     layer._autograd_tape = (xt, [v for k, v in scope.items() if k != "_layer"], y)
     return y.value
+
+
+def _is_tensor_input(x):
+    if isinstance(x, (list, tuple)):
+        return any(isinstance(v, Tensor) for v in x)
+    return isinstance(x, Tensor)
 
 
 def recorded_graph(layer):
@@ -597,13 +662,12 @@ def layer_backward(layer, dy):
     if _shape(dy) != y.shape:
         raise ValueError(f"Layer '{layer.name}' ({type(layer).__name__}).backward: dy has shape {_shape(dy)}, "
                          f"the layer's last output has shape {y.shape}.")
-    y.backward(dy)
-    for w, t in weights:
-        if w.trainable:
-            if t.grad is None:
-                w.grad[...] = 0
-            else:
-                w.grad[...] = t.grad
+    written = backprop([y], [dy])
+    for w, _ in weights:
+        if w.trainable and id(w) not in written:
+            w.grad[...] = 0  # this weight did not take part in the output: its gradient is zero
+    if isinstance(xt, (list, tuple)):
+        return [None if not t.requires_grad else (xp.zeros_like(t.value) if t.grad is None else t.grad) for t in xt]
     if not xt.requires_grad:
         return None
     if xt.grad is None:

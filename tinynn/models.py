@@ -59,6 +59,7 @@ class Sequential(Layer):
             if any(existing is layer for existing in self._layers):
                 raise ValueError(f"Sequential: layer '{layer.name}' was already added to this model.")
             self._layers.append(layer)
+        self.__dict__.pop("_sublayer_cache", None)
         shape = self._declared_input_shape()
         if shape is not None:
             self.build(shape)
@@ -67,6 +68,7 @@ class Sequential(Layer):
         """Remove the last layer."""
         if not self._layers:
             raise TypeError("Sequential.pop: there are no layers in the model.")
+        self.__dict__.pop("_sublayer_cache", None)
         return self._layers.pop()
 
     def _declared_input_shape(self):

@@ -20,7 +20,9 @@ import re
 from collections import defaultdict
 
 from tinynn import backend, initializers
+from tinynn.autograd import Tensor
 from tinynn.backend import xp
+from tinynn.layers import node, symbolic
 from tinynn.variables import Variable
 
 _NAME_COUNTS: defaultdict = defaultdict(int)
@@ -133,14 +135,40 @@ class Layer:
         if not self.trainable:
             return []
         own = [w for w in self._weights if w.trainable]
-        return own + [w for layer in self._layers for w in layer.trainable_weights]
+        return _unique(own + [w for layer in self._sublayers() for w in layer.trainable_weights])
 
     @property
     def non_trainable_weights(self):
         own = [w for w in self._weights if not w.trainable or not self.trainable]
-        subs = [w for layer in self._layers for w in
+        subs = [w for layer in self._sublayers() for w in
                 (layer.non_trainable_weights if self.trainable else layer.weights)]
-        return own + subs
+        return _unique(own + subs)
+
+    @property
+    def trainable_variables(self):
+        return self.trainable_weights
+
+    @property
+    def non_trainable_variables(self):
+        return self.non_trainable_weights
+
+    def _sublayers(self):
+        """The layers this layer owns: ``self._layers`` plus every layer held in an attribute, a list, a tuple
+        or a dict (a custom layer's ``self.dense1 = Dense(64)``), found once the layer is built."""
+        cached = self.__dict__.get("_sublayer_cache")
+        if cached is not None:
+            return cached
+        found = list(self._layers)
+        for key, value in self.__dict__.items():
+            if key in _NOT_OWNED:
+                continue
+            for v in (value.values() if isinstance(value, dict) else value if isinstance(value, (list, tuple))
+                      else (value,)):
+                if isinstance(v, Layer) and v is not self and not any(v is f for f in found):
+                    found.append(v)
+        if self.built:
+            self._sublayer_cache = found
+        return found
 
     @property
     def variables(self):
@@ -175,11 +203,35 @@ class Layer:
 
     @property
     def losses(self):
-        """Regularisation penalties of this layer's weights (added to the training loss)."""
-        return [w.regularizer(w.value) for w in self._all_weights() if w.regularizer is not None]
+        """What this layer and the layers it owns add to the training loss: the regularisation penalties of
+        their weights, and the values given to :meth:`add_loss` during the last call."""
+        penalties = [w.regularizer(w.value) for w in self._all_weights() if w.regularizer is not None]
+        added = [v for layer in [self, *self._all_sublayers()] for v in layer.__dict__.get("_added_losses", ())]
+        return penalties + added
+
+    def add_loss(self, value):
+        """Add ``value`` (a number computed in ``call``, e.g. an activity penalty) to the training loss.
+
+        Inside a model's training step the value is part of the graph, so its gradient flows back into the
+        weights it depends on. The list is emptied at the start of each call of the model.
+        """
+        self.__dict__.setdefault("_added_losses", []).append(value)
+
+    def _clear_losses(self):
+        for layer in [self, *self._all_sublayers()]:
+            if layer.__dict__.get("_added_losses"):
+                layer._added_losses = []
+
+    def _all_sublayers(self):
+        out = []
+        for layer in self._sublayers():
+            if not any(layer is o for o in out):
+                out.append(layer)
+                out.extend(s for s in layer._all_sublayers() if not any(s is o for o in out))
+        return out
 
     def _all_weights(self):
-        return self._weights + [w for layer in self._layers for w in layer._all_weights()]
+        return _unique(self._weights + [w for layer in self._sublayers() for w in layer._all_weights()])
 
     # --- build / call ----------------------------------------------------------------------
     def build(self, input_shape):
@@ -209,33 +261,59 @@ class Layer:
         return mask if self.supports_masking else None
 
     def build_from_shape(self, input_shape):
-        """Build for ``input_shape`` if not built yet, and remember the shape the layer accepts."""
+        """Build for ``input_shape`` if not built yet, and remember the shape the layer accepts.
+
+        A layer with several inputs (``Concatenate``, ``Add`` ...) gets the list of their shapes."""
+        if isinstance(input_shape, list) and input_shape and isinstance(input_shape[0], (list, tuple)):
+            if not self.built:
+                shapes = [tuple(s) for s in input_shape]
+                self.build(shapes)
+                self.built = True
+                self.input_shape = [(None, *s[1:]) for s in shapes]
+                self.__dict__.pop("_sublayer_cache", None)
+            return self
         input_shape = tuple(input_shape)
         if not self.built:
             self.build(input_shape)
             self.built = True
             self.input_shape = (None, *input_shape[1:])
+            self.__dict__.pop("_sublayer_cache", None)
             if self.input_spec is None:
                 self.input_spec = InputSpec(min_ndim=len(input_shape) if len(input_shape) > 1 else None,
                                             axes={-1: input_shape[-1]} if len(input_shape) > 1 else {})
         return self
 
+    def _check_declared(self, shape):
+        declared = self._batch_input_shape
+        if len(declared) != len(shape) or any(d is not None and d != s for d, s in zip(declared[1:], shape[1:])):
+            raise ValueError(
+                f"Input of layer '{self.name}' ({type(self).__name__}) has the wrong shape: the layer was "
+                f"declared with input_shape={shape_str(declared[1:])}, so it expects "
+                f"{shape_str((None, *declared[1:]))}, got {shape_str(shape)}." + _shape_hint(_Declared(declared), shape)
+            )
+
     def __call__(self, inputs, training=False, mask=None, **kwargs):
-        x = backend.to_backend(inputs) if _is_array(inputs) else backend.asarray(inputs)
+        """Build on first use, check the input shape, then ``call``.
+
+        On symbolic tensors (``Input(...)``) the call is recorded as a node of a functional graph. On
+        :class:`~tinynn.autograd.Tensor` s (a model's recorded forward pass) the layer becomes one node of
+        autograd's graph (:mod:`tinynn.layers.node`). On arrays it simply computes.
+        """
+        if symbolic.is_symbolic(inputs):
+            return symbolic.symbolic_call(self, inputs, {**kwargs, **({"mask": mask} if mask is not None else {})})
+        many = isinstance(inputs, (list, tuple))
+        xs = [_to_input(v) for v in inputs] if many else None
+        x = xs if many else _to_input(inputs)
+        recording = any(isinstance(v, Tensor) for v in xs) if many else isinstance(x, Tensor)
+        if mask is None and recording and not many:
+            mask = getattr(x, "_keras_mask", None)
+        shape = [tuple(v.shape) for v in xs] if many else tuple(x.shape)
         if not self.built:
-            shape = tuple(x.shape)
-            if self._batch_input_shape is not None:
-                declared = self._batch_input_shape
-                if len(declared) != len(shape) or any(d is not None and d != s for d, s in zip(declared[1:], shape[1:])):
-                    raise ValueError(
-                        f"Input of layer '{self.name}' ({type(self).__name__}) has the wrong shape: the layer was "
-                        f"declared with input_shape={shape_str(declared[1:])}, so it expects "
-                        f"{shape_str((None, *declared[1:]))}, got {shape_str(shape)}." + _shape_hint(
-                            _Declared(declared), shape)
-                    )
+            if not many and self._batch_input_shape is not None:
+                self._check_declared(shape)
             self.build_from_shape(shape)
-        elif self.input_spec is not None:
-            self.input_spec.check(self, tuple(x.shape))
+        elif not many and self.input_spec is not None:
+            self.input_spec.check(self, shape)
         call_kwargs = dict(kwargs)
         params = _call_params(type(self))
         if "training" in params:
@@ -245,8 +323,14 @@ class Layer:
         if type(self).backward is Layer.backward:  # no hand-written backward: record call() for autograd
             from tinynn import autograd  # noqa: PLC0415
 
-            return autograd.layer_forward(self, x, call_kwargs)
-        return self.call(x, **call_kwargs)
+            y = autograd.layer_forward(self, x, call_kwargs)
+        elif recording:
+            y = node.layer_node(self, x, call_kwargs)
+        else:
+            return self.call(x, **call_kwargs)
+        if recording and isinstance(y, Tensor) and not many and (mask is not None or self.supports_masking):
+            y._keras_mask = self.compute_mask(x.value if isinstance(x, Tensor) else x, mask)
+        return y
 
     # --- description -------------------------------------------------------------------------
     def get_config(self):
@@ -293,3 +377,22 @@ def _call_params(cls):
 
 def _is_array(x):
     return hasattr(x, "shape") and hasattr(x, "dtype") and not isinstance(x, Variable)
+
+
+def _to_input(x):
+    """A Tensor stays a Tensor (recording); anything else becomes an array on the current backend."""
+    if isinstance(x, Tensor):
+        return x
+    return backend.to_backend(x) if _is_array(x) else backend.asarray(x)
+
+
+def _unique(items):
+    seen, out = set(), []
+    for item in items:
+        if id(item) not in seen:
+            seen.add(id(item))
+            out.append(item)
+    return out
+
+
+_NOT_OWNED = frozenset({"_sublayer_cache", "_node_serial"})
