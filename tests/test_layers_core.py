@@ -121,7 +121,8 @@ def test_flatten_declared_28x28_fed_784_explains_the_fix():
 def test_input_dim_keyword_and_input_layer():
     assert Dense(3, input_dim=7)._batch_input_shape == (None, 7)
     inp = Input(shape=(4,))
-    assert isinstance(inp, InputLayer) and inp._batch_input_shape == (None, 4)
+    assert inp.shape == (None, 4) and inp.dtype == "float32"  # a symbolic tensor, as keras.Input
+    assert isinstance(inp.node.layer, InputLayer) and inp.node.layer._batch_input_shape == (None, 4)
     with pytest.raises(ValueError, match="shape"):
         InputLayer()
 

@@ -7,12 +7,12 @@
 from tinynn import (activations, backend, callbacks, initializers, layers, losses, metrics, models, ops,
                     optimizers, preprocessing, regularizers, testing, utils)
 from tinynn.layers import Input, Layer
-from tinynn.models import Sequential, load_model
+from tinynn.models import Model, Sequential, load_model
 
 __version__ = "0.1.0"
 
 __all__ = ["activations", "backend", "callbacks", "datasets", "initializers", "layers", "losses", "metrics", "models",
-           "ops", "optimizers", "preprocessing", "regularizers", "testing", "utils", "Input", "Layer", "Sequential",
+           "ops", "optimizers", "preprocessing", "regularizers", "testing", "utils", "Input", "Layer", "Model", "Sequential",
            "load_model", "__version__"]
 
 

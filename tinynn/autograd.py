@@ -197,7 +197,7 @@ def backprop(roots, grads):
     An op may also write gradients straight into weights (a built-in layer's node: its ``backward`` fills
     ``w.grad``); such a node lists them in ``_writes``. A weight written by several nodes (a layer called
     twice) gets the *sum* of their contributions, the same accumulation rule one level up. Returns the
-    set of ``id``\ s of the weights written.
+    set of ids of the weights written.
     """
     order = _topological_order_many(roots)
     for t in order:

@@ -92,6 +92,11 @@ def to_cpu(a):
     return np.asarray(a)
 
 
+def concatenate_cpu(arrays, axis=0):
+    """The numpy arrays ``arrays`` (already on the CPU) joined along ``axis`` (predict's batches)."""
+    return np.concatenate(arrays, axis=axis)
+
+
 def to_gpu(a):
     """A cupy array with the values of ``a`` (needs CuPy and a GPU)."""
     cupy = _import_cupy()

@@ -216,6 +216,29 @@ class InputLayer(Layer):
         return dy
 
 
-def Input(shape=None, batch_size=None, dtype=None, name=None):  # noqa: N802 - Keras' name
-    """The input of a model: ``Sequential([Input(shape=(784,)), Dense(10)])``."""
-    return InputLayer(shape=shape, batch_size=batch_size, dtype=dtype, name=name)
+def Input(shape=None, batch_size=None, dtype=None, name=None, batch_shape=None, sparse=None, tensor=None,  # noqa: N802
+          optional=False):
+    """A model's input, as a symbolic tensor (Keras' ``keras.Input``): ``inputs = Input(shape=(784,))``.
+
+    It has a ``shape`` (batch axis ``None``), a ``dtype`` and a ``name``; calling layers on it builds a
+    functional model's graph (``Model(inputs, outputs)``). ``Sequential([Input(shape=(784,)), ...])`` uses
+    it to declare the input shape.
+    """
+    from tinynn.layers.symbolic import KerasTensor, Node  # noqa: PLC0415
+
+    for arg, value in (("sparse", sparse), ("tensor", tensor)):
+        if value:
+            raise NotImplementedError(f"Input: {arg}= is not supported by tinynn.")
+    if batch_shape is not None:
+        batch_size, shape = batch_shape[0], tuple(batch_shape[1:])
+    if shape is None:
+        raise ValueError("Input needs shape=(...), the shape of one sample, e.g. Input(shape=(784,)).")
+    if isinstance(shape, int):
+        shape = (shape,)
+    layer = InputLayer(shape=tuple(shape), batch_size=batch_size, dtype=dtype, name=name)
+    layer.build_from_shape((batch_size, *tuple(shape)))
+    node = Node(layer, [], None, {})
+    node.is_input = True
+    tensor = KerasTensor((None, *tuple(shape)), dtype or backend.floatx(), name=layer.name, history=(node, 0))
+    node.outputs = tensor
+    return tensor

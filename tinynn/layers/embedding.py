@@ -34,6 +34,8 @@ class Embedding(Layer):
     recurrent layers that follow skip (carry their state over) the padded steps.
     """
 
+    integer_input = True  # token ids stay integers through fit/predict (a float32 id above 2**24 would be rounded)
+
     def __init__(self, input_dim, output_dim, embeddings_initializer="uniform", embeddings_regularizer=None,
                  mask_zero=False, input_length=None, **kwargs):
         if input_length is not None and "input_shape" not in kwargs and "batch_input_shape" not in kwargs:
