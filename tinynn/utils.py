@@ -5,8 +5,9 @@ import random
 
 from tinynn import backend
 from tinynn.backend import xp
+from tinynn.pydataset import PyDataset
 
-__all__ = ["to_categorical", "set_random_seed", "pad_sequences", "normalize"]
+__all__ = ["to_categorical", "set_random_seed", "pad_sequences", "normalize", "PyDataset"]
 
 
 def to_categorical(y, num_classes=None, dtype="float32"):

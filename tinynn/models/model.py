@@ -189,6 +189,7 @@ class Model(SavingMixin, Trainer, Layer):
 
     def _call_flat(self, xs, training):
         """Run the model on the list ``xs`` (one array or Tensor per input); a list of outputs."""
+        self._clear_losses()
         if self._graph is not None:
             return self._graph.run_flat(xs, training)
         if self._input_keys is not None:
@@ -294,6 +295,7 @@ class Model(SavingMixin, Trainer, Layer):
     _prepare_inputs = inputs_module.prepare_inputs
     _prepare_targets = inputs_module.prepare_targets
     _sample_weights = inputs_module.sample_weights
+    _check_input_shapes = inputs_module.check_input_shapes
 
     # --- description ----------------------------------------------------------------------------------
     def summary(self, line_length=None, print_fn=None, expand_nested=False, show_trainable=False):

@@ -22,7 +22,7 @@ from tinynn.autograd import Tensor
 from tinynn.backend import xp
 from tinynn.layers.base import Layer
 from tinynn.layers.core import InputLayer
-from tinynn.layers.symbolic import KerasTensor, is_symbolic, symbolic_call
+from tinynn.layers.symbolic import KerasTensor, _traced_output_shape, is_symbolic, symbolic_call
 from tinynn.models.model import Model
 
 __all__ = ["Sequential"]
@@ -113,7 +113,10 @@ class Sequential(Model):
                     warnings.warn(f"Sequential: input_shape= on layer '{layer.name}' is ignored: only the first layer's counts.",
                                   stacklevel=3)
                 layer.build_from_shape(shape)
-            shape = tuple(layer.compute_output_shape(shape))
+            if type(layer).compute_output_shape is Layer.compute_output_shape and type(layer).backward is Layer.backward:
+                shape = _traced_output_shape(layer, [KerasTensor(shape, layer.dtype)], False, {})  # as Keras traces
+            else:
+                shape = tuple(layer.compute_output_shape(shape))
         if self._layers:
             self.built = True
             for i, layer in enumerate(self._layers):
@@ -140,7 +143,11 @@ class Sequential(Model):
     def compute_output_shape(self, input_shape):
         shape = tuple(input_shape)
         for layer in self._layers:
-            shape = tuple(layer.compute_output_shape(shape))
+            if type(layer).compute_output_shape is Layer.compute_output_shape and type(layer).backward is Layer.backward \
+                    and layer.built:
+                shape = _traced_output_shape(layer, [KerasTensor(shape, layer.dtype)], False, {})
+            else:
+                shape = tuple(layer.compute_output_shape(shape))
         return shape
 
     # --- forward and backward -----------------------------------------------------------------
