@@ -347,6 +347,24 @@ class Layer:
         return cls(**config)
 
     @property
+    def output(self):
+        """The symbolic output of this layer's first call in a functional graph (Keras' ``layer.output``)."""
+        return self._first_node("output").outputs
+
+    @property
+    def input(self):
+        """The symbolic input of this layer's first call in a functional graph (Keras' ``layer.input``)."""
+        node = self._first_node("input")
+        return node.outputs if getattr(node, "is_input", False) else node.inputs
+
+    def _first_node(self, what):
+        nodes = self.__dict__.get("_inbound_nodes")
+        if not nodes:
+            raise AttributeError(f"Layer '{self.name}' has never been called on a symbolic input (tinynn.Input), so "
+                                 f"it has no {what} tensor.")
+        return nodes[0]
+
+    @property
     def output_shape(self):
         if self.input_shape is None:
             raise AttributeError(f"Layer '{self.name}' is not built: it has no output shape yet.")

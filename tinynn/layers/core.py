@@ -239,6 +239,7 @@ def Input(shape=None, batch_size=None, dtype=None, name=None, batch_shape=None, 
     layer.build_from_shape((batch_size, *tuple(shape)))
     node = Node(layer, [], None, {})
     node.is_input = True
+    layer._inbound_nodes = [node]
     tensor = KerasTensor((None, *tuple(shape)), dtype or backend.floatx(), name=layer.name, history=(node, 0))
     node.outputs = tensor
     return tensor

@@ -100,6 +100,7 @@ def symbolic_call(layer, inputs, kwargs):
     outs = [KerasTensor(s, dtype, name=f"{layer.name}" if len(out_shapes) == 1 else f"{layer.name}_{i}",
                         history=(node, i)) for i, s in enumerate(out_shapes)]
     node.outputs = outs if many_out else outs[0]
+    layer.__dict__.setdefault("_inbound_nodes", []).append(node)
     return node.outputs
 
 
