@@ -79,13 +79,15 @@ class Metric:
     """
 
     _default_name = "metric"
+    _reset_on_init = False  # True for the built-in metrics that keep their state in attributes set by reset_state
 
     def __init__(self, name=None, dtype=None):
         self.name = name or self._default_name
         self.dtype = dtype or backend.floatx()
         self._variables: list = []
         self._initializers: list = []
-        self.reset_state()
+        if self._reset_on_init:
+            self.reset_state()
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)

@@ -14,6 +14,8 @@ __all__ = ["Precision", "Recall", "AUC"]
 class _Confusion(Metric):
     """Counts true/false positives/negatives of :math:`[\\hat y > \\text{threshold}]` against a 0/1 target."""
 
+    _reset_on_init = True
+
     def __init__(self, thresholds=None, top_k=None, class_id=None, name=None, dtype=None):
         if top_k is not None:
             raise NotImplementedError(f"{type(self).__name__}: top_k is not supported by tinynn.")
@@ -76,6 +78,8 @@ class Recall(_Confusion):
 class AUC(Metric):
     """Area under the ROC (or precision-recall) curve, from counts at ``num_thresholds`` fixed thresholds
     (Keras' method): ROC by the trapezoid rule over (FPR, TPR); PR by Davis & Goadrich's interpolation."""
+
+    _reset_on_init = True
 
     _default_name = "auc"
 

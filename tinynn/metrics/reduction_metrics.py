@@ -11,6 +11,8 @@ __all__ = ["Mean", "Sum", "MeanMetricWrapper"]
 class Mean(Metric):
     """The weighted mean of every value seen: :math:`\\sum w_i v_i / \\sum w_i` (0 before any value)."""
 
+    _reset_on_init = True
+
     _default_name = "mean"
 
     def reset_state(self):
@@ -39,6 +41,8 @@ class Mean(Metric):
 
 class Sum(Metric):
     """The (weighted) sum of every value seen."""
+
+    _reset_on_init = True
 
     _default_name = "sum"
 
