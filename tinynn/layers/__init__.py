@@ -1,4 +1,5 @@
 """Layers (``tinynn.layers``, like ``keras.layers``)."""
+from tinynn.layers.activation_layers import ELU, LeakyReLU, ReLU, Softmax
 from tinynn.layers.base import InputSpec, Layer
 from tinynn.layers.core import Activation, Dense, Dropout, Flatten, Input, InputLayer, Reshape
 from tinynn.layers.embedding import Embedding
@@ -8,6 +9,6 @@ from tinynn.layers.merging_dot import Dot, dot
 from tinynn.layers.recurrent import GRU, LSTM, Bidirectional, SimpleRNN
 
 __all__ = ["Layer", "InputSpec", "Dense", "Activation", "Flatten", "Reshape", "Dropout", "Input", "InputLayer",
-           "Embedding", "SimpleRNN", "LSTM", "GRU", "Bidirectional",
+           "Embedding", "SimpleRNN", "LSTM", "GRU", "Bidirectional", "Softmax", "ReLU", "LeakyReLU", "ELU",
            "Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Concatenate", "Dot",
            "add", "subtract", "multiply", "average", "maximum", "minimum", "concatenate", "dot"]
