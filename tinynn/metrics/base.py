@@ -8,7 +8,7 @@ A metric written like Keras 3's guide keeps its state in variables made with ``a
             self.true_positives = self.add_variable(shape=(), initializer="zeros", name="true_positives")
 
         def update_state(self, y_true, y_pred, sample_weight=None):
-            values = ops.logical_and(ops.equal(ops.cast(y_true, "bool"), True), ops.equal(ops.cast(y_pred, "bool"), True))
+            values = ops.logical_and(ops.cast(y_true, "bool"), ops.cast(y_pred, "bool"))
             self.true_positives.assign(self.true_positives + ops.sum(ops.cast(values, self.dtype)))
 
         def result(self):
