@@ -174,7 +174,8 @@ def test_call_needs_a_list_and_checks_shapes_against_the_built_ones():
     with pytest.raises(ValueError, match="built for input shapes"):
         layer([_x((2, 4)), _x((2, 4))])
     with pytest.raises(NotImplementedError, match="mask"):
-        layer([_x((2, 3)), _x((2, 3))], mask=[None, None])
+        layer([_x((2, 3)), _x((2, 3))], mask=[None, np.ones((2,), bool)])
+    layer([_x((2, 3)), _x((2, 3))], mask=[None, None])     # no mask at all is fine
     with pytest.raises((TypeError, ValueError)):
         layers.Dot(axes="1")
 

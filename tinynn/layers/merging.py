@@ -65,7 +65,8 @@ class _Merge(Layer):
         Inputs that are autograd Tensors (inside a recorded ``call``) give a Tensor whose backward is this
         layer's own ``backward``.
         """
-        if mask is not None or kwargs:
+        masks = mask if isinstance(mask, (list, tuple)) else [mask]
+        if any(m is not None for m in masks) or kwargs:
             raise NotImplementedError(f"Layer '{self.name}' ({type(self).__name__}): masks and extra call "
                                       f"arguments are not supported by tinynn's merge layers.")
         if not isinstance(inputs, (list, tuple)):

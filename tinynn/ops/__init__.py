@@ -14,7 +14,7 @@ gradient (``argmax``, ``shape``, comparisons, ``one_hot``, ``cast`` to an intege
 >>> reduce_mean(square(xp.array([1.0, 2.0]) - xp.array([0.0, 0.0]))).item()
 2.5
 >>> from tinynn.autograd import Tensor
->>> x = Tensor(xp.array([-1.0, 2.0])); relu(x).sum().backward(); x.grad.tolist()
+>>> x = Tensor(xp.array([-1.0, 2.0])); _ = relu(x).sum().backward(); x.grad.tolist()
 [0.0, 1.0]
 """
 from __future__ import annotations
