@@ -13,12 +13,12 @@ __version__ = "0.1.0"
 
 __all__ = ["activations", "backend", "callbacks", "datasets", "initializers", "layers", "losses", "metrics", "models",
            "ops", "optimizers", "preprocessing", "regularizers", "testing", "utils", "Input", "Layer", "Model", "Sequential",
-           "load_model", "__version__"]
+           "load_model", "__version__", "random"]
 
 
 def __getattr__(name):
     # datasets, autograd and widgets load on first use (they pull in pooch, matplotlib, ipywidgets)
-    if name in ("datasets", "autograd", "widgets", "exercises", "book"):
+    if name in ("datasets", "autograd", "widgets", "exercises", "book", "random"):
         import importlib
 
         return importlib.import_module(f"tinynn.{name}")

@@ -37,12 +37,27 @@ class Callback:
     def set_params(self, params):
         self.params = params
 
+    def __init_subclass__(cls, **kwargs):
+        """A subclass that overrides only the old names ``on_batch_begin``/``on_batch_end`` gets its own
+        ``on_train_batch_*`` (calling them), so fit sees that it listens to batches."""
+        super().__init_subclass__(**kwargs)
+        for old, new in (("on_batch_begin", "on_train_batch_begin"), ("on_batch_end", "on_train_batch_end")):
+            if getattr(cls, old) is not getattr(Callback, old) and getattr(cls, new) is getattr(Callback, new):
+                setattr(cls, new, _alias(old, new))
+
     def on_train_begin(self, logs=None): ...
     def on_train_end(self, logs=None): ...
     def on_epoch_begin(self, epoch, logs=None): ...
     def on_epoch_end(self, epoch, logs=None): ...
-    def on_train_batch_begin(self, batch, logs=None): ...
-    def on_train_batch_end(self, batch, logs=None): ...
+    def on_batch_begin(self, batch, logs=None): ...  # Keras' old name of on_train_batch_begin
+    def on_batch_end(self, batch, logs=None): ...    # Keras' old name of on_train_batch_end
+
+    def on_train_batch_begin(self, batch, logs=None):
+        self.on_batch_begin(batch, logs=logs)   # as Keras 3: the old name still works
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.on_batch_end(batch, logs=logs)
+
     def on_test_begin(self, logs=None): ...
     def on_test_end(self, logs=None): ...
     def on_test_batch_begin(self, batch, logs=None): ...
@@ -51,6 +66,14 @@ class Callback:
     def on_predict_end(self, logs=None): ...
     def on_predict_batch_begin(self, batch, logs=None): ...
     def on_predict_batch_end(self, batch, logs=None): ...
+
+
+def _alias(old, new):
+    def hook(self, batch, logs=None):
+        getattr(self, old)(batch, logs=logs)
+
+    hook.__name__ = new
+    return hook
 
 
 class CallbackList(Callback):
@@ -82,9 +105,14 @@ class CallbackList(Callback):
 
 
 def _dispatch(hook):
-    def call_all(self, *args, **kwargs):
+    indexed = int(hook.startswith(("on_epoch", "on_batch")) or "_batch_" in hook)  # (batch or epoch, logs)
+
+    def call_all(self, *args, logs=None):
+        if len(args) > indexed:
+            args, logs = args[:indexed], args[indexed]
+        logs = {} if logs is None else logs  # every callback gets a dict, as in Keras
         for c in self.callbacks:
-            getattr(c, hook)(*args, **kwargs)
+            getattr(c, hook)(*args, logs)
 
     call_all.__name__ = hook
     return call_all
@@ -244,6 +272,10 @@ class LambdaCallback(Callback):
         hooks = dict(on_epoch_begin=on_epoch_begin, on_epoch_end=on_epoch_end, on_train_begin=on_train_begin,
                      on_train_end=on_train_end, on_train_batch_begin=on_train_batch_begin,
                      on_train_batch_end=on_train_batch_end, **kwargs)
+        for old in ("on_batch_begin", "on_batch_end"):  # the old names stand for on_train_batch_* (Keras)
+            new = old.replace("on_", "on_train_", 1)
+            if hooks.get(old) is not None and hooks.get(new) is None:
+                hooks[new] = hooks[old]
         for name, fn in hooks.items():
             if not hasattr(Callback, name):
                 raise TypeError(f"LambdaCallback: unknown hook {name!r}.")
