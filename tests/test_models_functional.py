@@ -289,3 +289,33 @@ def test_fit_from_a_generator_and_a_pydataset():
     hist = model.fit(Data(), epochs=2, validation_data=Data(), verbose=0)
     assert "val_loss" in hist.history
     assert model.predict(Data(), verbose=0).shape == (40, 1)
+
+
+def test_fused_output_gradient_equals_the_unfused_one_in_a_training_step():
+    """A functional model's softmax/sigmoid outputs take the fused (y_pred - y)/N gradient; a subclassed model
+    with the same weights goes through the activations' Jacobians: one SGD step must give the same weights."""
+    class Net(Model):
+        def __init__(self):
+            super().__init__()
+            self.mix = Dense(6, activation="relu")
+            self.p = Dense(1, activation="sigmoid")
+            self.d = Dense(4, activation="softmax")
+
+        def call(self, x):
+            h = self.mix(x)
+            return self.p(h), self.d(h)
+
+    rng = np.random.default_rng(0)
+    x, yp, yd = rng.normal(size=(8, 5)), (rng.random((8, 1)) > 0.5) * 1.0, np.eye(4)[rng.integers(0, 4, 8)]
+    sub = Net()
+    sub(x)
+    inputs = Input(shape=(5,))
+    h = Dense(6, activation="relu")(inputs)
+    fun = Model(inputs, [Dense(1, activation="sigmoid")(h), Dense(4, activation="softmax")(h)])
+    fun.set_weights(sub.get_weights())
+    for m in (sub, fun):
+        m.compile(optimizer="sgd", loss=["binary_crossentropy", "categorical_crossentropy"])
+    assert fun._fused == [True, True] and sub._fused == [False, False]
+    assert sub.train_on_batch(x, [yp, yd]) == pytest.approx(fun.train_on_batch(x, [yp, yd]))
+    for a, b in zip(sub.get_weights(), fun.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)

@@ -284,25 +284,45 @@ class LambdaCallback(Callback):
 
 
 class ModelCheckpoint(_MonitorMixin, Callback):
-    """Save the weights after every epoch, or only when ``monitor`` improved (``save_best_only``).
+    """Save the model (or only its weights) after every epoch, every ``save_freq`` batches, or only when
+    ``monitor`` improved (``save_best_only``), as Keras 3's ``ModelCheckpoint``.
 
-    The path may contain ``{epoch}`` and log names: ``'ckpt-{epoch:02d}-{val_loss:.2f}.weights.npz'``.
-    Files are written atomically (see ``Sequential.save_weights``).
+    The path may contain ``{epoch}``, ``{batch}`` and log names: ``'ckpt-{epoch:02d}-{val_loss:.2f}.keras'``;
+    its folder is created if needed. ``save_weights_only=False`` (the default, as in Keras) saves the whole
+    model (``model.save``: architecture, weights, compile settings, optimizer state, loadable with
+    ``load_model``); ``True`` saves the weights (``model.save_weights``). Files are written atomically.
     """
 
-    def __init__(self, filepath, monitor="val_loss", verbose=0, save_best_only=False, save_weights_only=True,
+    def __init__(self, filepath, monitor="val_loss", verbose=0, save_best_only=False, save_weights_only=False,
                  mode="auto", save_freq="epoch", initial_value_threshold=None):
         super().__init__()
         self._init_monitor(monitor, mode, 0)
         self.filepath, self.verbose, self.save_best_only = os.fspath(filepath), verbose, save_best_only
         self.save_weights_only = save_weights_only
-        if save_freq != "epoch":
-            raise ValueError("ModelCheckpoint: only save_freq='epoch' is supported.")
+        if save_freq != "epoch" and (isinstance(save_freq, bool) or not isinstance(save_freq, int) or save_freq <= 0):
+            raise ValueError(f"ModelCheckpoint: save_freq must be 'epoch' or a positive number of batches, "
+                             f"got {save_freq!r}.")
+        self.save_freq = save_freq
         self.best = initial_value_threshold
+        self._batches_seen = 0
+        self._epoch = 0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.save_freq == "epoch":
+            return
+        self._batches_seen += 1
+        if self._batches_seen % self.save_freq == 0:
+            self._save(self._epoch, batch, logs or {})
 
     def on_epoch_end(self, epoch, logs=None):
-        logs = logs or {}
-        path = self.filepath.format(epoch=epoch + 1, **logs)
+        if self.save_freq == "epoch":
+            self._save(epoch, None, logs or {})
+
+    def _save(self, epoch, batch, logs):
+        path = self.filepath.format(epoch=epoch + 1, batch=None if batch is None else batch + 1, **logs)
         if self.save_best_only:
             current = self._get_monitor_value(logs)
             if current is None or not self._improved(current, self.best):
@@ -310,7 +330,10 @@ class ModelCheckpoint(_MonitorMixin, Callback):
             if self.verbose:
                 print(f"Epoch {epoch + 1}: {self.monitor} improved from {self.best} to {current:.5f}, saving model to {path}")
             self.best = current
-        if self.save_weights_only or not hasattr(self.model, "save"):
+        folder = os.path.dirname(path)
+        if folder:
+            os.makedirs(folder, exist_ok=True)
+        if self.save_weights_only:
             self.model.save_weights(path)
         else:
             self.model.save(path)

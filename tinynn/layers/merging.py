@@ -60,11 +60,8 @@ class _Merge(Layer):
         self.built = True
 
     def __call__(self, inputs, training=False, mask=None, **kwargs):
-        """Build from the list of input shapes on the first call, check the shapes later on, then ``call``.
-
-        Inputs that are autograd Tensors (inside a recorded ``call``) give a Tensor whose backward is this
-        layer's own ``backward``.
-        """
+        """Check that ``inputs`` is a list (and, once built, that the shapes still fit), then call the layer
+        as any other (symbolic inputs, autograd Tensors and arrays alike: see ``Layer.__call__``)."""
         masks = mask if isinstance(mask, (list, tuple)) else [mask]
         if any(m is not None for m in masks) or kwargs:
             raise NotImplementedError(f"Layer '{self.name}' ({type(self).__name__}): masks and extra call "
@@ -72,47 +69,15 @@ class _Merge(Layer):
         if not isinstance(inputs, (list, tuple)):
             raise ValueError(f"Layer '{self.name}' ({type(self).__name__}) must be called on a list of inputs, "
                              f"got one {type(inputs).__name__}.")
-        xs = [backend.to_backend(x) if hasattr(x, "shape") and hasattr(x, "dtype") else backend.asarray(x)
-              for x in inputs]
-        shapes = [tuple(x.shape) for x in xs]
-        if not self.built:
-            self.build(shapes)
-            self.built = True
-            self.input_shape = [(None, *s[1:]) for s in shapes]
-        else:
+        if self.built:
+            shapes = [tuple(x.shape) for x in inputs]
             built = [s[1:] for s in self.input_shape] if isinstance(self.input_shape, list) else None
             if built is not None and (len(built) != len(shapes) or any(
                     len(b) != len(s) - 1 or any(d is not None and d != e for d, e in zip(b, s[1:]))
                     for b, s in zip(built, shapes))):
                 raise self._error(f"was built for input shapes {_shapes_str(self.input_shape)}", shapes)
             self.compute_output_shape(shapes)
-        from tinynn.autograd import Tensor  # noqa: PLC0415 - autograd loads on demand
-
-        if any(isinstance(x, Tensor) for x in xs):
-            return self._record(xs)
-        return self.call(xs)
-
-    def _record(self, xs):
-        """Run ``call`` on the Tensors' values and record one autograd node whose vector-Jacobian product is
-        ``backward`` (with the cache of this call, so a layer used twice backpropagates each use right)."""
-        from tinynn import autograd  # noqa: PLC0415
-
-        ts = [autograd._lift(x) for x in xs]
-        y = self.call([t.value for t in ts])
-        cache, memo = self._cache, {}
-
-        def vjp(i):
-            def share(g):
-                if memo.get("g") is not g:
-                    current, self._cache = self._cache, cache
-                    try:
-                        memo["g"], memo["dx"] = g, self.backward(g)
-                    finally:
-                        self._cache = current
-                return memo["dx"][i]
-            return share
-
-        return autograd._node(y, self.name, *[(t, vjp(i)) for i, t in enumerate(ts)])
+        return super().__call__(list(inputs), training=training)
 
     def compute_mask(self, inputs, mask=None):
         return None

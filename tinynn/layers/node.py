@@ -44,13 +44,16 @@ def layer_node(layer, inputs, call_kwargs):
     weights = [w for w in layer.trainable_weights] if layer.trainable else []
     result = {}
 
-    def run_backward(dys):
+    def run_backward(dys, from_logits=False):
         if layer._node_serial != serial:  # called again since: put this call's cache back
             layer.__dict__.update(state)
             layer._node_serial = serial
         if hasattr(layer, "compute_input_gradient"):
             layer.compute_input_gradient = any(needs)
-        dx = layer.backward(dys if many_out else dys[0])
+        if from_logits:  # the loss handed dL/dz for the pre-activation z (fused softmax/sigmoid + cross-entropy)
+            dx = layer.backward_from_logits(dys[0])
+        else:
+            dx = layer.backward(dys if many_out else dys[0])
         result["dx"] = dx if many_in else [dx]
 
     def take(i):
@@ -63,12 +66,13 @@ def layer_node(layer, inputs, call_kwargs):
     op = f"{layer.name}"
     if not many_out:
         def vjp_first(g):
-            run_backward([g])
+            run_backward([g], from_logits=out._use_logits)
             return 0.0
         first = [(_WEIGHTS, vjp_first)] if weights or parents else []
         out = _node(ys[0], op, *(first + parents))
         out._writes = weights
         out._layer = layer
+        out._use_logits = False  # set by a model's train_step when the loss gives the fused gradient
         return out
     # several outputs: a hidden head node runs the backward once all outputs' gradients have arrived
     pending = [None] * len(ys)

@@ -109,6 +109,7 @@ def _traced_output_shape(layer, xs, many, kwargs):
                        dtype=x.dtype if str(x.dtype).startswith(("int", "uint")) else (layer.dtype or backend.floatx()))
               for x in xs]
     y = layer(arrays if many else arrays[0], **{k: v for k, v in kwargs.items() if k != "training"}, training=False)
+    layer._clear_losses()  # what the trace added is not a loss of any real call
     if isinstance(y, (list, tuple)):
         return [(None, *tuple(v.shape)[1:]) for v in y]
     return (None, *tuple(y.shape)[1:])

@@ -104,7 +104,14 @@ def _serialize_losses(loss):
 
 def _serialize_metrics(metrics):
     def one(m):
-        return m if isinstance(m, str) else getattr(m, "name", None)
+        if isinstance(m, str) or m is None:
+            return m
+        if isinstance(m, type):
+            return {"class_name": m.__name__, "config": {}}
+        if hasattr(m, "update_state"):  # a Metric object: its class (built-in, or one in custom_objects)
+            config = m.get_config() if hasattr(m, "get_config") else {"name": m.name}
+            return {"class_name": type(m).__name__, "config": config}
+        return {"function": getattr(m, "__name__", None)}
     if metrics is None:
         return None
     if isinstance(metrics, dict):
@@ -193,16 +200,38 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):  # 
         opt_spec = comp["optimizer"]
         opt = optimizers.get(opt_spec) if isinstance(opt_spec, dict) else optimizers.get(opt_spec)
         model.compile(optimizer=opt, loss=_deserialize_loss(comp.get("loss"), custom_objects),
-                      loss_weights=comp.get("loss_weights"), metrics=_deserialize_metrics(comp.get("metrics")))
+                      loss_weights=comp.get("loss_weights"), metrics=_deserialize_metrics(comp.get("metrics"), custom_objects))
         if slots:
             _restore_optimizer(model, opt, slots, config.get("optimizer_iterations", 0))
     return model
 
 
-def _deserialize_metrics(spec):
+def _deserialize_metrics(spec, custom_objects=None):
+    from tinynn import metrics as metrics_module  # noqa: PLC0415
+
+    def one(m):
+        if not isinstance(m, dict):
+            return m
+        if "function" in m:
+            fn = (custom_objects or {}).get(m["function"]) or m["function"]
+            return fn
+        cls = (custom_objects or {}).get(m["class_name"]) or getattr(metrics_module, m["class_name"], None)
+        if cls is None:
+            raise ValueError(f"load_model: unknown metric class {m['class_name']!r}; pass it in custom_objects.")
+        config = m.get("config") or {}
+        if hasattr(cls, "from_config"):
+            try:
+                return cls.from_config(config)
+            except TypeError:
+                pass
+        return cls(name=config["name"]) if "name" in config else cls()
+
+    def many(v):
+        return [many(x) for x in v] if isinstance(v, list) else one(v)
+
     if isinstance(spec, dict) and "__dict__" in spec:
-        return spec["__dict__"]
-    return spec
+        return {k: many(v) for k, v in spec["__dict__"].items()}
+    return None if spec is None else many(spec)
 
 
 def _restore_optimizer(model, opt, slots, iterations):
