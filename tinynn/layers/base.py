@@ -413,4 +413,4 @@ def _unique(items):
     return out
 
 
-_NOT_OWNED = frozenset({"_sublayer_cache", "_node_serial"})
+_NOT_OWNED = frozenset({"_sublayer_cache", "_node_serial", "_step_weights_cache", "_inbound_nodes"})

@@ -212,7 +212,7 @@ class Sequential(Model):
         loss_fn = self._loss_fns[0]
         y_pred = self(x, training=True)
         loss = loss_fn(y, y_pred) if sample_weight is None else loss_fn(y, y_pred, sample_weight=sample_weight)
-        penalties = [w for layer in self._layers for w in layer._all_weights() if w.regularizer is not None]
+        trainable, penalties = self._step_weights()
         if penalties:
             loss += sum(float(w.regularizer(w.value)) for w in penalties)
         if not math.isfinite(loss):
@@ -223,10 +223,20 @@ class Sequential(Model):
             self.backward(loss_fn.backward(y, y_pred, sample_weight=sample_weight))
         for w in penalties:
             w.grad += w.regularizer.gradient(w.value)
-        self.optimizer.step(self.trainable_weights)
+        self.optimizer.step(trainable)
         for m in self.compiled_metrics:
             m.update_state(y, y_pred, sample_weight=sample_weight)
         return loss
+
+    def _step_weights(self):
+        """The trainable weights and the weights with a regulariser, recomputed only when a layer was frozen
+        or unfrozen (or added): listing them costs more than a small batch's optimizer call."""
+        key = (self.trainable, len(self._layers), *(layer.trainable for layer in self._layers))
+        cached = self.__dict__.get("_step_weights_cache")
+        if cached is None or cached[0] != key:
+            penalties = [w for w in self._all_weights() if w.regularizer is not None]
+            cached = self._step_weights_cache = (key, self.trainable_weights, penalties)
+        return cached[1], cached[2]
 
     def test_step(self, x, y, sample_weight=None):
         loss_fn = self._loss_fns[0]
