@@ -100,6 +100,12 @@ class Layer:
         self.input_shape = None  # the shape the layer was built for, with None for the batch axis
         self._weights: list[Variable] = []
         self._layers: list[Layer] = []  # sub-layers (e.g. a Bidirectional's two RNNs)
+        for arg, value in (("input_shape", input_shape), ("batch_input_shape", batch_input_shape)):
+            if value is not None and (not isinstance(value, (tuple, list)) or
+                                      not all(d is None or (isinstance(d, int) and not isinstance(d, bool) and d > 0)
+                                              for d in value)):
+                raise TypeError(f"{type(self).__name__} '{self.name}': {arg} must be a tuple of positive sizes, e.g. "
+                                f"{arg}=(8,), got {value!r}.")
         if input_dim is not None:
             input_shape = (input_dim,)
         if batch_input_shape is not None:
@@ -301,9 +307,9 @@ class Layer:
         """
         if symbolic.is_symbolic(inputs):
             return symbolic.symbolic_call(self, inputs, {**kwargs, **({"mask": mask} if mask is not None else {})})
-        many = isinstance(inputs, (list, tuple))
-        xs = [_to_input(v) for v in inputs] if many else None
-        x = xs if many else _to_input(inputs)
+        many = isinstance(inputs, (list, tuple)) and _is_list_of_inputs(inputs)
+        xs = [_to_input(v, self) for v in inputs] if many else None
+        x = xs if many else _to_input(inputs, self)
         recording = any(isinstance(v, Tensor) for v in xs) if many else isinstance(x, Tensor)
         if mask is None and recording and not many:
             mask = getattr(x, "_keras_mask", None)
@@ -397,11 +403,46 @@ def _is_array(x):
     return hasattr(x, "shape") and hasattr(x, "dtype") and not isinstance(x, Variable)
 
 
-def _to_input(x):
-    """A Tensor stays a Tensor (recording); anything else becomes an array on the current backend."""
+def _is_list_of_inputs(inputs):
+    """A list of arrays/Tensors (several inputs), not a nested list of numbers (one input written as a list)."""
+    return bool(inputs) and all(_is_array(v) or isinstance(v, (Tensor, Variable)) for v in inputs)
+
+
+def _to_input(x, layer=None):
+    """A Tensor stays a Tensor (recording); anything else becomes an array on the current backend, checked.
+
+    The dtype rule: integer and boolean inputs become the layer's float type (``float32``), except for a
+    layer that reads integers (``integer_input = True``: ``Embedding``'s token ids), which keeps them.
+    """
     if isinstance(x, Tensor):
         return x
-    return backend.to_backend(x) if _is_array(x) else backend.asarray(x)
+    where = f"Layer '{layer.name}' ({type(layer).__name__})" if layer is not None else "Layer"
+    if x is None or isinstance(x, (str, bytes)):
+        raise TypeError(f"{where} was called on {x!r}; it expects an array of numbers (batch axis first).")
+    if _is_array(x):
+        a = backend.to_backend(x)
+    else:
+        try:
+            a = backend.asarray(x)
+        except (ValueError, TypeError) as e:
+            raise ValueError(f"{where} was called on a ragged or mixed {type(x).__name__} (rows of different "
+                             f"lengths?): {e}. Give it one rectangular array (pad sequences first).") from None
+    kind = a.dtype.kind
+    if kind not in "fiub":
+        what = {"c": "complex numbers", "O": "Python objects", "U": "strings", "S": "bytes"}.get(kind, str(a.dtype))
+        raise TypeError(f"{where} was called on an array of {what} (dtype {a.dtype}); it expects real numbers.")
+    if a.ndim == 0:
+        raise ValueError(f"{where} was called on a single number ({a.item()!r}, a 0-d array); it expects a batch, "
+                         "e.g. x.reshape(1, -1) for one sample.")
+    if kind != "f" and layer is not None and not getattr(layer, "integer_input", False) and \
+            not getattr(layer, "_graph", None) and not _keeps_dtype(layer):
+        a = a.astype(layer.dtype or backend.floatx())
+    return a
+
+
+def _keeps_dtype(layer):
+    """Models and InputLayers pass their inputs on unchanged: the layers inside decide."""
+    return hasattr(layer, "_prepare_inputs") or type(layer).__name__ == "InputLayer"
 
 
 def _unique(items):

@@ -36,9 +36,18 @@ def _split(model, data, names, what, where):
 
 
 def _as_numbers(a, where, what):
-    a = backend.asarray(a) if not (hasattr(a, "shape") and hasattr(a, "dtype")) else backend.to_backend(a)
+    if a is None or isinstance(a, (str, bytes)):
+        raise TypeError(f"{where}: {what} must be an array of numbers, got {a!r}.")
+    try:
+        a = backend.asarray(a) if not (hasattr(a, "shape") and hasattr(a, "dtype")) else backend.to_backend(a)
+    except (ValueError, TypeError) as e:
+        raise ValueError(f"{where}: {what} is ragged or mixed (rows of different lengths?): {e}. Give one rectangular "
+                         "array (pad_sequences pads lists of different lengths).") from None
     if a.dtype.kind not in "fiub":
-        raise ValueError(f"{where}: {what} must be numbers, got an array of dtype {a.dtype}.")
+        hint = " Labels given as strings must be turned into class indices first." if a.dtype.kind in "US" else ""
+        raise ValueError(f"{where}: {what} must be numbers, got an array of dtype {a.dtype}.{hint}")
+    if a.ndim == 0:
+        raise ValueError(f"{where}: {what} is a single number; give one value (or row) per sample.")
     return a
 
 
@@ -158,10 +167,14 @@ def sample_weights(model, ys, sample_weight, class_weight, n, where="fit"):
         for k, sw in enumerate(per):
             if sw is None:
                 continue
-            sw = backend.asarray(sw, dtype=backend.floatx())
+            sw = _as_numbers(sw, where, "sample_weight").astype(backend.floatx())
             if sw.shape != (n,):
                 raise ValueError(f"{where}: sample_weight must have shape ({n},) (one weight per sample), got "
                                  f"{tuple(sw.shape)}.")
+            if not bool(xp.isfinite(sw).all()) or bool((sw < 0).any()):
+                bad = int(xp.argwhere(~xp.isfinite(sw) | (sw < 0))[0][0])
+                raise ValueError(f"{where}: sample_weight must be finite and not negative; sample {bad} has weight "
+                                 f"{float(sw[bad])}.")
             per[k] = sw
     if class_weight:
         if len(names) > 1:
@@ -170,10 +183,36 @@ def sample_weights(model, ys, sample_weight, class_weight, n, where="fit"):
         y = ys[0]
         labels = y.argmax(axis=-1) if y.ndim > 1 and y.shape[-1] > 1 else y.reshape(n, -1)[:, 0].round()
         labels = labels.astype("int64")
-        table = xp.ones(max(int(labels.max()) + 1, max(class_weight) + 1), dtype=backend.floatx())
+        classes = _num_classes(model, y)
+        _check_class_weight(class_weight, classes, where)
+        table = xp.ones(max(int(labels.max()) + 1, classes), dtype=backend.floatx())
         for c, w in class_weight.items():
             table[int(c)] = w
         cw = table[labels]
         per[0] = cw if per[0] is None else per[0] * cw
     return None if all(p is None for p in per) else [p if p is not None else xp.ones(n, dtype=backend.floatx())
                                                      for p in per]
+
+
+def _num_classes(model, y):
+    shape = model._output_shapes()[0]
+    last = shape[-1] if shape is not None else None
+    if last == 1 or (last is None and (y.ndim == 1 or y.shape[-1] == 1)):
+        return 2  # one sigmoid unit: classes 0 and 1
+    return int(last) if last is not None else int(y.shape[-1])
+
+
+def _check_class_weight(class_weight, classes, where):
+    if not isinstance(class_weight, dict):
+        raise TypeError(f"{where}: class_weight must be a dict {{class index: weight}}, got "
+                        f"{type(class_weight).__name__}.")
+    for c, w in class_weight.items():
+        if isinstance(c, bool) or not isinstance(c, int) and not (hasattr(c, "dtype") and c.dtype.kind in "iu"):
+            raise TypeError(f"{where}: class_weight keys must be class indices (integers), got {c!r}.")
+        if not 0 <= int(c) < classes:
+            raise ValueError(f"{where}: class_weight has class {int(c)}, but this model has {classes} classes "
+                             f"(0 to {classes - 1}).")
+        if isinstance(w, bool) or not isinstance(w, (int, float)) and not hasattr(w, "dtype"):
+            raise TypeError(f"{where}: class_weight[{c}] must be a number, got {w!r}.")
+        if not float(w) >= 0 or float(w) == float("inf"):
+            raise ValueError(f"{where}: class_weight[{c}] must be finite and not negative, got {w!r}.")

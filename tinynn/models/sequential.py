@@ -23,6 +23,7 @@ from tinynn.backend import xp
 from tinynn.layers.base import Layer
 from tinynn.layers.core import InputLayer
 from tinynn.layers.symbolic import KerasTensor, _traced_output_shape, is_symbolic, symbolic_call
+from tinynn.models.inputs import _as_numbers
 from tinynn.models.model import Model
 
 __all__ = ["Sequential"]
@@ -266,7 +267,7 @@ class Sequential(Model):
     def _prepare_x(self, x, where):
         if x is None:
             raise ValueError(f"{where}: x is None; pass the input data.")
-        x = backend.asarray(x)
+        x = _as_numbers(x, where, "x")
         if x.ndim == 0 or x.shape[0] == 0:
             raise ValueError(f"{where}: x is empty (shape {tuple(x.shape)}); there is nothing to compute on.")
         if x.dtype.kind in "fiub" and not (x.dtype.kind in "iu" and self._integer_input()):
