@@ -11,9 +11,11 @@ def test_readme_graph_model_example_runs():
     ns = {}
     exec(block, ns)  # noqa: S102 - the README's own code
     rng = np.random.default_rng(0)
-    x, y = rng.random((32, 784)).astype("float32"), rng.integers(0, 10, 32)
+    x = rng.random((64, 784)).astype("float32")
+    y = x[:, :10].argmax(axis=1)  # learnable labels
     hist = ns["model"].fit(x, [y, (y >= 5).astype("float32")], epochs=2, verbose=0)
     assert {"loss", "digit_loss", "big_loss", "digit_accuracy"} <= set(hist.history)
     net = ns["Net"]()
     net.compile(optimizer="adam", loss=ns["tinynn"].losses.SparseCategoricalCrossentropy(from_logits=True))
-    assert net.fit(x, y, epochs=2, verbose=0).history["loss"][1] < net.history.history["loss"][0] + 1.0
+    losses = net.fit(x, y, epochs=5, verbose=0).history["loss"]
+    assert losses[-1] < losses[0]
