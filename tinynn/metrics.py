@@ -69,14 +69,14 @@ def accuracy(y_true, y_pred):
 
 
 def binary_accuracy(y_true, y_pred, threshold=0.5):
-    """Per sample, the fraction of outputs with :math:`[\\hat y > \\text{threshold}] = y`. (N, D) → (N,)."""
+    r"""Per sample, the fraction of outputs with :math:`[\hat y > \text{threshold}] = y`. (N, D) → (N,)."""
     y_pred = _arr(y_pred)
     y_true = _same_shape(_arr(y_true), y_pred)
     return ((y_pred > threshold) == (y_true > 0.5)).astype(backend.floatx()).mean(axis=-1)
 
 
 def categorical_accuracy(y_true, y_pred):
-    """1 where :math:`\\arg\\max_k y_{ik} = \\arg\\max_k \\hat y_{ik}` (one-hot targets). (N, C) → (N,)."""
+    r"""1 where :math:`\arg\max_k y_{ik} = \arg\max_k \hat y_{ik}` (one-hot targets). (N, C) → (N,)."""
     y_pred, y_true = _arr(y_pred), _arr(y_true)
     if y_true.shape != y_pred.shape:
         raise ValueError(
@@ -87,7 +87,7 @@ def categorical_accuracy(y_true, y_pred):
 
 
 def sparse_categorical_accuracy(y_true, y_pred):
-    """1 where the integer label equals :math:`\\arg\\max_k \\hat y_{ik}`. y_true (N,) or (N, 1), y_pred (N, C) → (N,)."""
+    r"""1 where the integer label equals :math:`\arg\max_k \hat y_{ik}`. y_true (N,) or (N, 1), y_pred (N, C) → (N,)."""
     y_pred = _arr(y_pred)
     return (_labels(y_true, y_pred) == y_pred.argmax(axis=-1)).astype(backend.floatx())
 
@@ -151,7 +151,7 @@ class Metric:
 
 
 class Mean(Metric):
-    """The weighted mean of every value seen: :math:`\\sum w_i v_i / \\sum w_i` (0 before any value)."""
+    r"""The weighted mean of every value seen: :math:`\sum w_i v_i / \sum w_i` (0 before any value)."""
 
     _default_name = "mean"
 
@@ -225,13 +225,13 @@ CategoricalAccuracy = type("CategoricalAccuracy", (MeanMetricWrapper,), _wrapper
 SparseCategoricalAccuracy = type("SparseCategoricalAccuracy", (MeanMetricWrapper,), _wrapper(
     sparse_categorical_accuracy, "sparse_categorical_accuracy", "How often the argmax of ``y_pred`` is the integer label."))
 MeanSquaredError = type("MeanSquaredError", (MeanMetricWrapper,), _wrapper(
-    losses.mean_squared_error, "mean_squared_error", "The mean over samples of :math:`\\frac1D\\sum_j (\\hat y - y)^2`."))
+    losses.mean_squared_error, "mean_squared_error", r"The mean over samples of :math:`\frac1D\sum_j (\hat y - y)^2`."))
 MeanAbsoluteError = type("MeanAbsoluteError", (MeanMetricWrapper,), _wrapper(
-    losses.mean_absolute_error, "mean_absolute_error", "The mean over samples of :math:`\\frac1D\\sum_j |\\hat y - y|`."))
+    losses.mean_absolute_error, "mean_absolute_error", r"The mean over samples of :math:`\frac1D\sum_j |\hat y - y|`."))
 
 
 class BinaryAccuracy(MeanMetricWrapper):
-    """How often :math:`[\\hat y > \\text{threshold}]` equals the 0/1 target (Keras' ``BinaryAccuracy``)."""
+    r"""How often :math:`[\hat y > \text{threshold}]` equals the 0/1 target (Keras' ``BinaryAccuracy``)."""
 
     _default_name = "binary_accuracy"
 
@@ -259,7 +259,7 @@ class SparseTopKCategoricalAccuracy(MeanMetricWrapper):
 
 
 class RootMeanSquaredError(Mean):
-    """:math:`\\sqrt{\\text{mean of } (\\hat y - y)^2}` over every output of every sample."""
+    r""":math:`\sqrt{\text{mean of } (\hat y - y)^2}` over every output of every sample."""
 
     _default_name = "root_mean_squared_error"
 
@@ -274,7 +274,7 @@ class RootMeanSquaredError(Mean):
 
 # --- confusion-matrix metrics --------------------------------------------------------------------
 class _Confusion(Metric):
-    """Counts true/false positives/negatives of :math:`[\\hat y > \\text{threshold}]` against a 0/1 target."""
+    r"""Counts true/false positives/negatives of :math:`[\hat y > \text{threshold}]` against a 0/1 target."""
 
     def __init__(self, thresholds=None, top_k=None, class_id=None, name=None, dtype=None):
         if top_k is not None:
