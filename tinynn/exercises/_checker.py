@@ -134,7 +134,7 @@ class Checker:
             if trap is not None:
                 hint, key = trap + (f" (Your code {hint})" if key == "exception" else ""), "n_dims"
         small = min((k for k, f in enumerate(fails) if f), key=lambda k: (_traps.case_size(cases[k]), k))
-        return hint, key, self._example(fn, cases[small], small + 1)
+        return hint, key, self._example(fn, cases[small], small)
 
     def _example(self, fn, case, index):
         names = self._names(case)

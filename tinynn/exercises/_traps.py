@@ -108,14 +108,14 @@ def case_size(case):
     return sum(int(v.size) for v in case.values() if _is_array(v))
 
 
-def _fmt(v):
+def _fmt(v, indent=0):
     v = getattr(v, "value", v)
     if _is_array(v):
         import numpy as np  # noqa: PLC0415 - formatting only, on a CPU copy
 
         a = np.asarray(backend.to_cpu(v))
         text = np.array2string(a, precision=4, suppress_small=True, max_line_width=88, threshold=40)
-        return text.replace("\n", "\n      ")
+        return text.replace("\n", "\n" + " " * indent)
     if isinstance(v, (tuple, list)):
         inner = ", ".join(_fmt(u) for u in v)
         return f"({inner})" if isinstance(v, tuple) else f"[{inner}]"
@@ -124,20 +124,37 @@ def _fmt(v):
     return repr(v)
 
 
+def _close(a, b):
+    import numpy as np  # noqa: PLC0415 - comparison for display only, on CPU copies
+
+    try:
+        a, b = np.asarray(backend.to_cpu(getattr(a, "value", a))), np.asarray(backend.to_cpu(getattr(b, "value", b)))
+        return a.shape == b.shape and bool(np.allclose(a, b, rtol=1e-5, atol=1e-8, equal_nan=True))
+    except (TypeError, ValueError):
+        return False
+
+
 def format_example(index, case, expected, got, names, raised=None):
     """The text under a failed check: the failing input, what was expected and what came back."""
     lines = [f"  a small failing input (test {index}):"]
-    lines += [f"    {name} = {_fmt(value)}" for name, value in case.items()]
+
+    def add(prefix, value):
+        lines.append(prefix + _fmt(value, len(prefix)))
+
+    for name, value in case.items():
+        add(f"    {name} = ", value)
     if raised is not None:
-        lines.append(f"  expected: {_fmt(expected)}")
+        add("  expected: ", expected)
         lines.append(f"  received: it raised {raised}")
         return "\n".join(lines)
     multi = isinstance(expected, tuple) and isinstance(got, (tuple, list)) and len(got) == len(expected)
     if multi:
-        for name, e, g in zip(names, expected, got):
-            lines.append(f"  expected {name} = {_fmt(e)}")
-            lines.append(f"  received {name} = {_fmt(g)}")
+        differ = [not _close(e, g) for e, g in zip(expected, got)]
+        for name, e, g, d in zip(names, expected, got, differ):
+            if d or not any(differ):  # only the wrong outputs (all of them if only the container is wrong)
+                add(f"  expected {name} = ", e)
+                add(f"  received {name} = ", g)
     else:
-        lines.append(f"  expected: {_fmt(expected)}")
-        lines.append(f"  received: {_fmt(got)}")
+        add("  expected: ", expected)
+        add("  received: ", got)
     return "\n".join(lines)
