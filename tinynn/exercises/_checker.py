@@ -183,7 +183,8 @@ class Checker:
                         f"writing into it (`{name}[...] = ...`, `{name} += ...`). {_traps.ALIAS_NOTE}"), "in_place"
         with _quiet():
             expected = self.reference(*copy.deepcopy(case).values())
-        hint = self._compare(got, expected)
+        with _quiet():  # nan/inf in a learner's output is reported, not warned about
+            hint = self._compare(got, expected)
         if hint is None:
             trap = _traps.wrong_container(got, expected)
             return (None, None) if trap is None else (trap, "container")
