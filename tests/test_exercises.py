@@ -281,3 +281,9 @@ def test_bias_corrected_average_of_a_constant_gradient_is_that_gradient():
 
     g = np.full((5, 3), 0.7)
     assert np.allclose(ch04.check_bias_corrected_average.reference(g, 0.9), 0.7)
+
+
+def test_nan_from_a_division_by_zero_is_not_called_an_overflow():
+    chk = Checker("mean", lambda x: x.sum() / len(x), lambda rng, i: {"x": rng.normal(size=4)})
+    r = chk(lambda x: x.sum() / (len(x) - 4), verbose=False)
+    assert r.mistake == "overflow" and "division by zero" in r.hint and "exp(1000)" not in r.hint

@@ -6,7 +6,7 @@ These are mistakes that do not belong to one exercise: a learner can fall into t
   them in) where the exercise asks for ``(dx, dW, db)``;
 * **container** — a list where a tuple is asked (``return [dx, dW, db]``);
 * **overflow** — ``nan`` or ``inf`` where the expected values are finite: an intermediate result overflowed
-  (``exp(1000) = inf``, ``inf / inf = nan``);
+  (``exp(1000) = inf``, ``inf / inf = nan``) when the input has large entries, else a division by zero;
 * **n_dims** — code that only works for one number of dimensions: a loop over rows (``x[i]`` is a row of a
   2-D array) or two nested loops over ``x.shape[0]`` and ``x.shape[1]``, recognised when every case of one
   number of dimensions passes and every case of another fails;
@@ -74,6 +74,10 @@ def overflow_trap(got, expected, case, names):
         if _finite(e) and not _finite(g):
             big = max((float(abs(backend.to_cpu(v)).max()) for v in case.values()
                        if _is_array(v) and v.size and v.dtype.kind in "fc"), default=0.0)
+            if big < 50:  # exp of numbers this small cannot overflow: a zero went where it must not
+                return (f"`{name}` contains nan or inf where the expected values are finite, and the input's entries "
+                        f"are at most {big:.3g}: look for a division by zero (x/0 = inf, 0/0 = nan) or the log of 0, "
+                        f"e.g. a step counter that starts at 0 where the formula starts at 1.")
             return (f"`{name}` contains nan or inf where the expected values are finite. The input has entries as "
                     f"large as {big:.3g}: an intermediate result overflowed (exp(1000) = inf in floating point, "
                     f"and inf/inf = nan). Rewrite the formula so that nothing huge is computed — for softmax, "

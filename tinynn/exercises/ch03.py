@@ -200,6 +200,16 @@ def _expr_b_once_mul(a, b, g):
     return dd + dd * b, dd * a
 
 
+def _expr_both_once_mul(a, b, g):
+    d, de, dd, db_div = _expr_parts(a, b, g)
+    return dd * b, dd * a
+
+
+def _expr_both_once_other(a, b, g):
+    d, de, dd, db_div = _expr_parts(a, b, g)
+    return dd, db_div
+
+
 def _expr_div_sign(a, b, g):
     d, de, dd, db_div = _expr_parts(a, b, g)
     return dd + dd * b, -db_div + dd * a
@@ -237,6 +247,12 @@ check_expression_backward = Checker(
         Mistake("b_once_mul", _expr_b_once_mul, "`b` is used twice — in c = a·b and in e = d / b — so its "
                 "gradient is the SUM of both contributions: dL/db = dL/de · (−d/b²) + dL/dc · a. You kept only "
                 "the product's part (the second assignment overwrote the first?)."),
+        Mistake("both_once_mul", _expr_both_once_mul, "`a` and `b` are each used twice, and both of your "
+                "gradients keep only the path through c = a·b. Add the second use of each: dL/da also gets dL/dd · 1 "
+                "(from d = c + a), dL/db also gets dL/de · (−d/b²) (from e = d / b)."),
+        Mistake("both_once_other", _expr_both_once_other, "`a` and `b` are each used twice, and both of your "
+                "gradients miss the path through c = a·b: add dL/dc · b to dL/da and dL/dc · a to dL/db "
+                "(with dL/dc = dL/dd)."),
         Mistake("div_sign", _expr_div_sign, "the division's rule: ∂(d/b)/∂b = −d/b² — note the minus sign."),
         Mistake("div_no_d", _expr_div_no_d, "the division's rule: ∂(d/b)/∂b = −d/b², with the numerator d."),
         Mistake("tanh", _expr_tanh, "tanh'(e) = 1 − tanh²(e): the tanh must be squared."),

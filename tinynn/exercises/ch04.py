@@ -137,9 +137,17 @@ def _bias_none(grads, beta):
 
 def _bias_t0(grads, beta):
     m, out = xp.zeros_like(grads[0]), xp.empty_like(grads)
-    for t in range(len(grads)):
+    for t in range(len(grads)):  # 0-based t: the first division is by 1 - beta**0 = 0
         m = beta * m + (1 - beta) * grads[t]
-        out[t] = m / (1 - beta ** (t + 2))
+        out[t] = m / (1 - beta**t)
+    return out
+
+
+def _bias_ahead(grads, beta):
+    m, out = xp.zeros_like(grads[0]), xp.empty_like(grads)
+    for t in range(1, len(grads) + 1):
+        m = beta * m + (1 - beta) * grads[t - 1]
+        out[t - 1] = m / (1 - beta ** (t + 1))
     return out
 
 
@@ -164,8 +172,11 @@ check_bias_corrected_average = Checker(
     mistakes=[
         Mistake("no_correction", _bias_none, "these are the raw averages m_t, which start near 0 because m_0 = 0; "
                 "divide each by (1 − βᵗ): m̂_t = m_t / (1 − βᵗ)."),
-        Mistake("t_from_zero", _bias_t0, "the first step is t = 1: m̂_1 = m_1/(1 − β¹) = g_1. With Python's "
-                "0-based index t, the step number is t + 1."),
+        Mistake("t_from_zero", _bias_t0, "the first step is t = 1, not 0: with t = 0 you divide by 1 − β⁰ = 0 "
+                "(inf, or nan for a zero gradient). With Python's 0-based loop index i, the step number is i + 1; "
+                "then m̂_1 = m_1/(1 − β) = g_1."),
+        Mistake("t_ahead", _bias_ahead, "one step ahead: step t divides by (1 − βᵗ), and the first step is t = 1 "
+                "(so m̂_1 = m_1/(1 − β) = g_1 exactly)."),
         Mistake("feedback", _bias_feedback, "keep the corrected value out of the recursion: update the raw "
                 "m_t = β m_(t−1) + (1 − β) g_t, and only divide the value you *return* by (1 − βᵗ)."),
         Mistake("swapped", _bias_swapped, "β weighs the old average, (1 − β) the new gradient: "
