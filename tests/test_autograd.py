@@ -219,6 +219,13 @@ def test_draw_graph_returns_a_figure_and_dot_names_the_ops():
     assert min(t.get_fontsize() for t in fig.axes[0].texts if t.get_text()) >= 9
     arrows = [t.arrow_patch for t in fig.axes[0].texts if getattr(t, "arrow_patch", None) is not None]
     assert len(arrows) == 3 + 5 and all(a.get_arrowstyle().__class__.__name__ == "CurveFilledB" for a in arrows)
+    x = Value(3.0, label="x")
+    y = x * x
+    y.backward()
+    fig = autograd.draw_graph(y)  # a value used twice: two arrows, bent apart so both show
+    arrows = [t.arrow_patch for t in fig.axes[0].texts if getattr(t, "arrow_patch", None) is not None]
+    bends = sorted(a.get_connectionstyle().rad for a in arrows)
+    assert len(arrows) == 3 and bends[0] < 0 < bends[-1] and "x = 3\ngrad 6" in [t.get_text() for t in fig.axes[0].texts]
     x = Tensor(xp.ones((2, 2)), name="x")
     dot = to_dot(ops.reduce_mean(ops.relu(x @ x)))
     for op in ("matmul", "relu", "mean", "x | [1, 1, 1, 1]"):

@@ -131,7 +131,10 @@ def draw_graph(root, ax=None, figsize=None):
                      bbox=dict(boxstyle="round,pad=0.25", fc="#fff3d6", ec="0.3"))
         ax.annotate("", xy=(0, 0.5), xycoords=texts[id(v)], xytext=(1, 0.5), textcoords=op,
                     arrowprops=arrow, zorder=2)
-        for c in _children(v):
+        kids = list(_children(v))
+        for k, c in enumerate(kids):
+            uses = [j for j, u in enumerate(kids) if u is c]  # x * x: one arrow per use, bent apart
+            rad = 0.0 if len(uses) == 1 else 0.4 * (2 * uses.index(k) / (len(uses) - 1) - 1)
             ax.annotate("", xy=(0, 0.5), xycoords=op, xytext=(1, 0.5), textcoords=texts[id(c)],
-                        arrowprops=arrow, zorder=2)
+                        arrowprops=dict(arrow, connectionstyle=f"arc3,rad={rad}"), zorder=2)
     return fig
