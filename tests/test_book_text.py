@@ -321,3 +321,27 @@ def test_show_source_renders_docstring_math(monkeypatch):
     assert "$$dz = dy \\odot f'(z)" in md and "$z = xW + b$" in md and ".. math::" not in md.split("```")[0]
     assert "```python\n    def backward(self, dy):" in md  # then the code that runs, unchanged
     assert not _math_inside_paragraph(md.split("```")[0])
+
+
+def test_the_full_size_run_tool_drops_widget_views_and_frozen_bars():
+    """tools/run_chapter.py stores what a reader should see: no widget view, a progress bar's final state only."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("run_chapter", ROOT / "tools" / "run_chapter.py")
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("_ = widgets.interact(f, x=1.0)")
+    cell.outputs = [
+        nbformat.v4.new_output("display_data", data={"image/png": "iVBORw0KGgo=", "text/plain": "<Figure>"}),
+        nbformat.v4.new_output("display_data", data={tool.WIDGET_MIME: {"model_id": "abc"},
+                                                      "text/plain": "interactive(children=(FloatSlider(value=1.0"}),
+        nbformat.v4.new_output("stream", name="stderr", text="Epoch 1/3:   0%|          | 0/782\r"
+                                                            "Epoch 1/3: 100%|██████████| 782/782\n"),
+        nbformat.v4.new_output("stream", name="stderr", text="Epoch 2/3:  40%|████      | 313/782\n"),
+    ]
+    nb.cells = [cell]
+    nb.metadata["widgets"] = {"state": {}}
+    out = tool.clean(nb).cells[0].outputs
+    assert [o.get("output_type") for o in out] == ["display_data", "stream"] and "image/png" in out[0]["data"]
+    assert out[1]["text"].strip() == "Epoch 1/3: 100%|██████████| 782/782" and "widgets" not in nb.metadata
