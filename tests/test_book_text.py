@@ -345,3 +345,13 @@ def test_the_full_size_run_tool_drops_widget_views_and_frozen_bars():
     out = tool.clean(nb).cells[0].outputs
     assert [o.get("output_type") for o in out] == ["display_data", "stream"] and "image/png" in out[0]["data"]
     assert out[1]["text"].strip() == "Epoch 1/3: 100%|██████████| 782/782" and "widgets" not in nb.metadata
+
+
+def test_docstring_markdown_turns_rst_math_into_markdown_math():
+    from tinynn._docmath import docstring_markdown
+    from tinynn.layers.recurrent import lstm_cell
+
+    md = docstring_markdown(lstm_cell.__doc__)
+    assert "$$\\begin{aligned}\nz &= x_t W" in md and "\\end{aligned}$$" in md and ".. math::" not in md
+    assert "$dh = \\partial L/\\partial h_t$" in md and "`get_weights`" in md and "``" not in md
+    assert not _math_inside_paragraph(md)
