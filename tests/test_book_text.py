@@ -355,3 +355,12 @@ def test_docstring_markdown_turns_rst_math_into_markdown_math():
     assert "$$\\begin{aligned}\nz &= x_t W" in md and "\\end{aligned}$$" in md and ".. math::" not in md
     assert "$dh = \\partial L/\\partial h_t$" in md and "`get_weights`" in md and "``" not in md
     assert not _math_inside_paragraph(md)
+
+
+def test_docmath_doctest():
+    import doctest
+
+    from tinynn import _docmath
+
+    result = doctest.testmod(_docmath)
+    assert result.attempted >= 1 and result.failed == 0

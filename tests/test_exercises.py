@@ -287,3 +287,13 @@ def test_nan_from_a_division_by_zero_is_not_called_an_overflow():
     chk = Checker("mean", lambda x: x.sum() / len(x), lambda rng, i: {"x": rng.normal(size=4)})
     r = chk(lambda x: x.sum() / (len(x) - 4), verbose=False)
     assert r.mistake == "overflow" and "division by zero" in r.hint and "exp(1000)" not in r.hint
+
+
+def test_doctests_of_the_checker_modules():
+    import doctest
+
+    from tinynn.exercises import _checker, _traps
+
+    for module in (_checker, _traps):
+        result = doctest.testmod(module)
+        assert result.attempted >= 1 and result.failed == 0, module.__name__
