@@ -297,3 +297,10 @@ def test_doctests_of_the_checker_modules():
     for module in (_checker, _traps):
         result = doctest.testmod(module)
         assert result.attempted >= 1 and result.failed == 0, module.__name__
+
+
+def test_example_names_every_output_of_an_unnamed_tuple():
+    chk = Checker("pair", lambda x: (x, 2 * x), lambda rng, i: {"x": np.ones(2)})
+    r = chk(lambda x: (x, 3 * x), verbose=False)
+    assert "expected output 1 = [2. 2.]" in r.example and "received output 1 = [3. 3.]" in r.example
+    assert "output 0" not in r.example  # the right output is not repeated

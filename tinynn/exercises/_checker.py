@@ -137,9 +137,9 @@ class Checker:
         return hint, key, self._example(fn, cases[small], small)
 
     def _example(self, fn, case, index):
-        names = self._names(case)
         with _quiet():
             expected = self.reference(*copy.deepcopy(case).values())
+            names = self._names(expected)
             try:
                 got = fn(*copy.deepcopy(case).values())
             except Exception as err:  # noqa: BLE001 - the learner's code
@@ -147,10 +147,10 @@ class Checker:
                 return _traps.format_example(index, case, expected, None, names, raised=line)
         return _traps.format_example(index, case, expected, got, names)
 
-    def _names(self, expected_or_case=None):
+    def _names(self, expected):
         if self.outputs:
             return self.outputs
-        n = len(expected_or_case) if isinstance(expected_or_case, tuple) else 1
+        n = len(expected) if isinstance(expected, tuple) else 1
         return tuple(f"output {k}" for k in range(n))
 
     def _same_as(self, fn, other, case):
