@@ -213,8 +213,19 @@ def test_draw_graph_returns_a_figure_and_dot_names_the_ops():
     fig = autograd.draw_graph(c)
     boxes = [t.get_text() for t in fig.axes[0].texts if t.get_text()]  # arrows are empty annotations
     assert isinstance(fig, matplotlib.figure.Figure)
-    assert len(boxes) == 8 and sorted(b for b in boxes if "data" not in b) == ["*", "+", "tanh"]  # 5 values, 3 ops
-    assert "a | data 2 | grad" in " ".join(boxes)
+    assert len(boxes) == 8 and sorted(b for b in boxes if "grad" not in b) == ["*", "+", "tanh"]  # 5 values, 3 ops
+    assert "a = 2\ngrad -0.002682" in boxes
+    # legible (≥ 9 pt) and with arrowheads pointing from inputs to results: 2 per op into it, 1 out of it
+    assert min(t.get_fontsize() for t in fig.axes[0].texts if t.get_text()) >= 9
+    arrows = [t.arrow_patch for t in fig.axes[0].texts if getattr(t, "arrow_patch", None) is not None]
+    assert len(arrows) == 3 + 5 and all(a.get_arrowstyle().__class__.__name__ == "CurveFilledB" for a in arrows)
+    x = Value(3.0, label="x")
+    y = x * x
+    y.backward()
+    fig = autograd.draw_graph(y)  # a value used twice: two arrows, bent apart so both show
+    arrows = [t.arrow_patch for t in fig.axes[0].texts if getattr(t, "arrow_patch", None) is not None]
+    bends = sorted(a.get_connectionstyle().rad for a in arrows)
+    assert len(arrows) == 3 and bends[0] < 0 < bends[-1] and "x = 3\ngrad 6" in [t.get_text() for t in fig.axes[0].texts]
     x = Tensor(xp.ones((2, 2)), name="x")
     dot = to_dot(ops.reduce_mean(ops.relu(x @ x)))
     for op in ("matmul", "relu", "mean", "x | [1, 1, 1, 1]"):

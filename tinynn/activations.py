@@ -1,8 +1,8 @@
-"""Activation functions, each next to its derivative.
+r"""Activation functions, each next to its derivative.
 
 For every activation ``f`` there is ``f_derivative(x, y)``: the elementwise derivative
 :math:`f'(x)`, given the input ``x`` and the output ``y = f(x)`` (whichever is cheaper to use).
-Backprop multiplies it with the upstream gradient: :math:`\\partial L/\\partial x = f'(x) \\odot \\partial L/\\partial y`
+Backprop multiplies it with the upstream gradient: :math:`\partial L/\partial x = f'(x) \odot \partial L/\partial y`
 (see :func:`backward`). Softmax is not elementwise; its vector-Jacobian product is
 :func:`softmax_backward`.
 
@@ -40,7 +40,7 @@ def linear_derivative(x, y):
 
 
 def relu(x):
-    """Rectified linear unit: :math:`f(x) = \\max(x, 0)`."""
+    r"""Rectified linear unit: :math:`f(x) = \max(x, 0)`."""
     return xp.maximum(x, 0)
 
 
@@ -50,22 +50,22 @@ def relu_derivative(x, y):
 
 
 def leaky_relu(x, negative_slope=0.2):
-    """:math:`f(x) = x` for :math:`x > 0`, else :math:`\\alpha x` (Keras' default :math:`\\alpha = 0.2`)."""
+    r""":math:`f(x) = x` for :math:`x > 0`, else :math:`\alpha x` (Keras' default :math:`\alpha = 0.2`)."""
     return xp.where(x > 0, x, negative_slope * x)
 
 
 def leaky_relu_derivative(x, y, negative_slope=0.2):
-    """:math:`f'(x) = 1` for :math:`x > 0`, else :math:`\\alpha`."""
+    r""":math:`f'(x) = 1` for :math:`x > 0`, else :math:`\alpha`."""
     return xp.where(x > 0, 1.0, negative_slope).astype(x.dtype)
 
 
 def elu(x, alpha=1.0):
-    """Exponential linear unit: :math:`f(x) = x` for :math:`x > 0`, else :math:`\\alpha (e^x - 1)`."""
+    r"""Exponential linear unit: :math:`f(x) = x` for :math:`x > 0`, else :math:`\alpha (e^x - 1)`."""
     return xp.where(x > 0, x, alpha * xp.expm1(xp.minimum(x, 0)))
 
 
 def elu_derivative(x, y, alpha=1.0):
-    """:math:`f'(x) = 1` for :math:`x > 0`, else :math:`\\alpha e^x = f(x) + \\alpha`."""
+    r""":math:`f'(x) = 1` for :math:`x > 0`, else :math:`\alpha e^x = f(x) + \alpha`."""
     return xp.where(x > 0, 1.0, y + alpha).astype(x.dtype)
 
 
@@ -73,28 +73,28 @@ _SELU_ALPHA, _SELU_SCALE = 1.6732632423543772848170429916717, 1.0507009873554804
 
 
 def selu(x):
-    """Scaled ELU: :math:`f(x) = \\lambda\\,\\mathrm{elu}_\\alpha(x)` with Klambauer et al.'s constants."""
+    r"""Scaled ELU: :math:`f(x) = \lambda\,\mathrm{elu}_\alpha(x)` with Klambauer et al.'s constants."""
     return _SELU_SCALE * elu(x, _SELU_ALPHA)
 
 
 def selu_derivative(x, y):
-    """:math:`f'(x) = \\lambda` for :math:`x > 0`, else :math:`f(x) + \\lambda\\alpha`."""
+    r""":math:`f'(x) = \lambda` for :math:`x > 0`, else :math:`f(x) + \lambda\alpha`."""
     return xp.where(x > 0, _SELU_SCALE, y + _SELU_SCALE * _SELU_ALPHA).astype(x.dtype)
 
 
 def sigmoid(x):
-    """Logistic sigmoid :math:`\\sigma(x) = 1 / (1 + e^{-x})`, computed as :math:`(1 + \\tanh(x/2))/2`,
+    r"""Logistic sigmoid :math:`\sigma(x) = 1 / (1 + e^{-x})`, computed as :math:`(1 + \tanh(x/2))/2`,
     which equals it exactly and never overflows."""
     return 0.5 * (xp.tanh(0.5 * x) + 1.0)
 
 
 def sigmoid_derivative(x, y):
-    """:math:`\\sigma'(x) = \\sigma(x)(1 - \\sigma(x)) = y(1 - y)`; at most 1/4, so deep sigmoid nets shrink gradients."""
+    r""":math:`\sigma'(x) = \sigma(x)(1 - \sigma(x)) = y(1 - y)`; at most 1/4, so deep sigmoid nets shrink gradients."""
     return y * (1.0 - y)
 
 
 def hard_sigmoid(x):
-    """:math:`f(x) = \\mathrm{clip}(x/6 + 1/2, 0, 1)` (Keras 3's definition)."""
+    r""":math:`f(x) = \mathrm{clip}(x/6 + 1/2, 0, 1)` (Keras 3's definition)."""
     return xp.clip(x / 6.0 + 0.5, 0.0, 1.0)
 
 
@@ -104,17 +104,17 @@ def hard_sigmoid_derivative(x, y):
 
 
 def tanh(x):
-    """Hyperbolic tangent :math:`\\tanh(x) = (e^x - e^{-x})/(e^x + e^{-x})`."""
+    r"""Hyperbolic tangent :math:`\tanh(x) = (e^x - e^{-x})/(e^x + e^{-x})`."""
     return xp.tanh(x)
 
 
 def tanh_derivative(x, y):
-    """:math:`\\tanh'(x) = 1 - \\tanh^2(x) = 1 - y^2`."""
+    r""":math:`\tanh'(x) = 1 - \tanh^2(x) = 1 - y^2`."""
     return 1.0 - y * y
 
 
 def softmax(x, axis=-1):
-    """:math:`\\mathrm{softmax}(x)_i = e^{x_i - m} / \\sum_j e^{x_j - m}` with :math:`m = \\max_j x_j`.
+    r""":math:`\mathrm{softmax}(x)_i = e^{x_i - m} / \sum_j e^{x_j - m}` with :math:`m = \max_j x_j`.
 
     Subtracting the maximum changes nothing mathematically and keeps ``exp`` from overflowing.
     """
@@ -123,21 +123,21 @@ def softmax(x, axis=-1):
 
 
 def softmax_backward(y, dy, axis=-1):
-    """Vector-Jacobian product of softmax: :math:`\\partial L/\\partial x = y \\odot (dy - \\sum_j dy_j\\, y_j)`.
+    r"""Vector-Jacobian product of softmax: :math:`\partial L/\partial x = y \odot (dy - \sum_j dy_j\, y_j)`.
 
-    The Jacobian is :math:`\\partial y_i/\\partial x_j = y_i(\\delta_{ij} - y_j)`; multiplying it by ``dy``
+    The Jacobian is :math:`\partial y_i/\partial x_j = y_i(\delta_{ij} - y_j)`; multiplying it by ``dy``
     gives the formula above without ever forming the matrix.
     """
     return y * (dy - (dy * y).sum(axis=axis, keepdims=True))
 
 
 def softplus(x):
-    """:math:`f(x) = \\log(1 + e^x)`, computed as :math:`\\max(x, 0) + \\log(1 + e^{-|x|})` (stable)."""
+    r""":math:`f(x) = \log(1 + e^x)`, computed as :math:`\max(x, 0) + \log(1 + e^{-|x|})` (stable)."""
     return xp.maximum(x, 0) + xp.log1p(xp.exp(-abs(x)))
 
 
 def softplus_derivative(x, y):
-    """:math:`f'(x) = \\sigma(x)`."""
+    r""":math:`f'(x) = \sigma(x)`."""
     return sigmoid(x)
 
 
@@ -152,9 +152,9 @@ def softsign_derivative(x, y):
 
 
 def gelu(x, approximate=False):
-    """Gaussian error linear unit :math:`f(x) = x\\,\\Phi(x) = \\tfrac{x}{2}(1 + \\mathrm{erf}(x/\\sqrt 2))`.
+    r"""Gaussian error linear unit :math:`f(x) = x\,\Phi(x) = \tfrac{x}{2}(1 + \mathrm{erf}(x/\sqrt 2))`.
 
-    With ``approximate=True``: :math:`\\tfrac{x}{2}(1 + \\tanh(\\sqrt{2/\\pi}(x + 0.044715 x^3)))`.
+    With ``approximate=True``: :math:`\tfrac{x}{2}(1 + \tanh(\sqrt{2/\pi}(x + 0.044715 x^3)))`.
     """
     if approximate:
         return 0.5 * x * (1.0 + xp.tanh(_GELU_C * (x + 0.044715 * x**3)))
@@ -165,7 +165,7 @@ _GELU_C = math.sqrt(2.0 / math.pi)
 
 
 def gelu_derivative(x, y, approximate=False):
-    """:math:`f'(x) = \\Phi(x) + x\\,\\varphi(x)` with :math:`\\varphi(x) = e^{-x^2/2}/\\sqrt{2\\pi}`."""
+    r""":math:`f'(x) = \Phi(x) + x\,\varphi(x)` with :math:`\varphi(x) = e^{-x^2/2}/\sqrt{2\pi}`."""
     if approximate:
         t = xp.tanh(_GELU_C * (x + 0.044715 * x**3))
         return 0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * _GELU_C * (1.0 + 3 * 0.044715 * x * x)
@@ -174,12 +174,12 @@ def gelu_derivative(x, y, approximate=False):
 
 
 def swish(x):
-    """Swish / SiLU: :math:`f(x) = x\\,\\sigma(x)`."""
+    r"""Swish / SiLU: :math:`f(x) = x\,\sigma(x)`."""
     return x * sigmoid(x)
 
 
 def swish_derivative(x, y):
-    """:math:`f'(x) = \\sigma(x) + x\\,\\sigma(x)(1 - \\sigma(x))`."""
+    r""":math:`f'(x) = \sigma(x) + x\,\sigma(x)(1 - \sigma(x))`."""
     s = sigmoid(x)
     return s + x * s * (1.0 - s)
 
@@ -248,7 +248,7 @@ def has_backward(fn):
 
 
 def backward(fn, x, y, dy):
-    """:math:`\\partial L/\\partial x` given :math:`x`, :math:`y = f(x)` and :math:`dy = \\partial L/\\partial y`.
+    r""":math:`\partial L/\partial x` given :math:`x`, :math:`y = f(x)` and :math:`dy = \partial L/\partial y`.
 
     ``dy`` is never modified; for elementwise activations this is ``dy * f'(x)``.
     """

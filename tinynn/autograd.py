@@ -1,8 +1,8 @@
-"""A small reverse-mode autodiff: micrograd's idea on arrays.
+r"""A small reverse-mode autodiff: micrograd's idea on arrays.
 
 Every operation on a :class:`Tensor` returns a new Tensor that remembers its inputs (``parents``) and, for
-each input, a function turning the upstream gradient :math:`g = \\partial L/\\partial y` into that input's
-share :math:`\\partial L/\\partial x` (the vector-Jacobian product, "local derivative times upstream").
+each input, a function turning the upstream gradient :math:`g = \partial L/\partial y` into that input's
+share :math:`\partial L/\partial x` (the vector-Jacobian product, "local derivative times upstream").
 ``backward()`` visits the graph in reverse topological order and *adds* the shares, so a value used twice
 (``x * x``) gets both contributions.
 
@@ -56,8 +56,8 @@ class Tensor:
 
     # --- the graph -------------------------------------------------------------------------
     def backward(self, dy=None):
-        """Fill ``.grad`` of every Tensor this one depends on with :math:`\\partial s/\\partial t`, where
-        :math:`s = \\sum dy \\odot \\text{self}` (``dy`` defaults to ones, i.e. :math:`s` = the sum of self).
+        r"""Fill ``.grad`` of every Tensor this one depends on with :math:`\partial s/\partial t`, where
+        :math:`s = \sum dy \odot \text{self}` (``dy`` defaults to ones, i.e. :math:`s` = the sum of self).
 
         Gradients are recomputed from scratch for this graph (not accumulated across calls).
         """
@@ -276,7 +276,7 @@ def _unknown(op):
 
 # --- elementwise arithmetic (with broadcasting) ----------------------------------------------
 def add(a, b):
-    """:math:`y = a + b`; :math:`\\partial y/\\partial a = \\partial y/\\partial b = 1`."""
+    r""":math:`y = a + b`; :math:`\partial y/\partial a = \partial y/\partial b = 1`."""
     a, b = _lift(a), _lift(b)
     sa, sb = _shape(a.value), _shape(b.value)
     return _node(a.value + b.value, "+", (a, lambda g: _unbroadcast(g, sa)), (b, lambda g: _unbroadcast(g, sb)))
@@ -290,7 +290,7 @@ def subtract(a, b):
 
 
 def multiply(a, b):
-    """:math:`y = ab`; :math:`da = g\\,b`, :math:`db = g\\,a`."""
+    r""":math:`y = ab`; :math:`da = g\,b`, :math:`db = g\,a`."""
     a, b = _lift(a), _lift(b)
     av, bv = a.value, b.value
     return _node(av * bv, "*", (a, lambda g: _unbroadcast(g * bv, _shape(av))),
@@ -298,7 +298,7 @@ def multiply(a, b):
 
 
 def divide(a, b):
-    """:math:`y = a/b`; :math:`da = g/b`, :math:`db = -g\\,a/b^2`."""
+    r""":math:`y = a/b`; :math:`da = g/b`, :math:`db = -g\,a/b^2`."""
     a, b = _lift(a), _lift(b)
     av, bv = a.value, b.value
     return _node(av / bv, "/", (a, lambda g: _unbroadcast(g / bv, _shape(av))),
@@ -306,7 +306,7 @@ def divide(a, b):
 
 
 def power(a, b):
-    """:math:`y = a^b`; :math:`da = g\\,b\\,a^{b-1}`, :math:`db = g\\,y\\log a`."""
+    r""":math:`y = a^b`; :math:`da = g\,b\,a^{b-1}`, :math:`db = g\,y\log a`."""
     a, b = _lift(a), _lift(b)
     av, bv = a.value, b.value
     y = av**bv
@@ -320,7 +320,7 @@ def negative(a):
 
 
 def maximum(a, b):
-    """:math:`y = \\max(a, b)`; the gradient goes to the larger input (to ``a`` on ties)."""
+    r""":math:`y = \max(a, b)`; the gradient goes to the larger input (to ``a`` on ties)."""
     a, b = _lift(a), _lift(b)
     av, bv = a.value, b.value
     mask = av >= bv
@@ -342,20 +342,20 @@ def where(condition, a, b):
 
 # --- elementwise functions ---------------------------------------------------------------------
 def exp(x):
-    """:math:`y = e^x`, :math:`dx = g\\,y`."""
+    r""":math:`y = e^x`, :math:`dx = g\,y`."""
     x = _lift(x)
     y = xp.exp(x.value)
     return _node(y, "exp", (x, lambda g: g * y))
 
 
 def log(x):
-    """:math:`y = \\log x`, :math:`dx = g/x`."""
+    r""":math:`y = \log x`, :math:`dx = g/x`."""
     x = _lift(x)
     return _node(xp.log(x.value), "log", (x, lambda g: g / x.value))
 
 
 def sqrt(x):
-    """:math:`y = \\sqrt x`, :math:`dx = g/(2y)`."""
+    r""":math:`y = \sqrt x`, :math:`dx = g/(2y)`."""
     x = _lift(x)
     y = xp.sqrt(x.value)
     return _node(y, "sqrt", (x, lambda g: g / (2.0 * y)))
@@ -368,34 +368,34 @@ def square(x):
 
 
 def absolute(x):
-    """:math:`y = |x|`, :math:`dx = g\\,\\mathrm{sign}(x)`."""
+    r""":math:`y = |x|`, :math:`dx = g\,\mathrm{sign}(x)`."""
     x = _lift(x)
     return _node(abs(x.value), "abs", (x, lambda g: g * xp.sign(x.value)))
 
 
 def relu(x):
-    """:math:`y = \\max(x, 0)`, :math:`dx = g\\,[x > 0]` (0 at the kink, like Keras)."""
+    r""":math:`y = \max(x, 0)`, :math:`dx = g\,[x > 0]` (0 at the kink, like Keras)."""
     x = _lift(x)
     y = xp.maximum(x.value, 0)
     return _node(y, "relu", (x, lambda g: g * (y > 0)))
 
 
 def sigmoid(x):
-    """:math:`y = \\sigma(x)`, :math:`dx = g\\,y(1 - y)`."""
+    r""":math:`y = \sigma(x)`, :math:`dx = g\,y(1 - y)`."""
     x = _lift(x)
     y = 0.5 * (xp.tanh(0.5 * x.value) + 1.0)
     return _node(y, "sigmoid", (x, lambda g: g * y * (1.0 - y)))
 
 
 def tanh(x):
-    """:math:`y = \\tanh x`, :math:`dx = g(1 - y^2)`."""
+    r""":math:`y = \tanh x`, :math:`dx = g(1 - y^2)`."""
     x = _lift(x)
     y = xp.tanh(x.value)
     return _node(y, "tanh", (x, lambda g: g * (1.0 - y * y)))
 
 
 def softmax(x, axis=-1):
-    """:math:`y = e^{x - m}/\\sum e^{x - m}`; :math:`dx = y \\odot (g - \\sum g\\,y)`."""
+    r""":math:`y = e^{x - m}/\sum e^{x - m}`; :math:`dx = y \odot (g - \sum g\,y)`."""
     x = _lift(x)
     e = xp.exp(x.value - x.value.max(axis=axis, keepdims=True))
     y = e / e.sum(axis=axis, keepdims=True)
@@ -403,7 +403,7 @@ def softmax(x, axis=-1):
 
 
 def log_softmax(x, axis=-1):
-    """:math:`y = x - \\log\\sum e^x` (stable); :math:`dx = g - \\mathrm{softmax}(x) \\sum g`."""
+    r""":math:`y = x - \log\sum e^x` (stable); :math:`dx = g - \mathrm{softmax}(x) \sum g`."""
     x = _lift(x)
     z = x.value - x.value.max(axis=axis, keepdims=True)
     y = z - xp.log(xp.exp(z).sum(axis=axis, keepdims=True))
@@ -411,7 +411,7 @@ def log_softmax(x, axis=-1):
 
 
 def clip(x, lo, hi):
-    """:math:`y = \\min(\\max(x, lo), hi)`; the gradient passes where :math:`lo \\le x \\le hi`."""
+    r""":math:`y = \min(\max(x, lo), hi)`; the gradient passes where :math:`lo \le x \le hi`."""
     x = _lift(x)
     v = x.value
     return _node(xp.clip(v, lo, hi), "clip", (x, lambda g: g * ((v >= lo) & (v <= hi))))
@@ -426,14 +426,14 @@ def _expand(g, shape, axis, keepdims):
 
 
 def reduce_sum(x, axis=None, keepdims=False):
-    """:math:`y = \\sum x` over ``axis``; every input gets the gradient of its sum: :math:`dx = g`."""
+    r""":math:`y = \sum x` over ``axis``; every input gets the gradient of its sum: :math:`dx = g`."""
     x = _lift(x)
     s = _shape(x.value)
     return _node(xp.sum(x.value, axis=axis, keepdims=keepdims), "sum", (x, lambda g: _expand(g, s, axis, keepdims)))
 
 
 def reduce_mean(x, axis=None, keepdims=False):
-    """:math:`y = \\frac1n\\sum x`; :math:`dx = g/n`."""
+    r""":math:`y = \frac1n\sum x`; :math:`dx = g/n`."""
     x = _lift(x)
     s = _shape(x.value)
     axes = range(len(s)) if axis is None else (axis if isinstance(axis, (tuple, list)) else (axis,))
@@ -443,7 +443,7 @@ def reduce_mean(x, axis=None, keepdims=False):
 
 
 def reduce_max(x, axis=None, keepdims=False):
-    """:math:`y = \\max x`; the gradient goes to the maximum (shared equally between ties)."""
+    r""":math:`y = \max x`; the gradient goes to the maximum (shared equally between ties)."""
     x = _lift(x)
     v = x.value
     m = v.max(axis=axis, keepdims=True)
@@ -512,7 +512,7 @@ def stack(tensors, axis=0):
 
 
 def matmul(a, b):
-    """:math:`y = ab`; :math:`da = g\\,b^\\top`, :math:`db = a^\\top g` (batched and 1-D inputs too)."""
+    r""":math:`y = ab`; :math:`da = g\,b^\top`, :math:`db = a^\top g` (batched and 1-D inputs too)."""
     a, b = _lift(a), _lift(b)
     av, bv = a.value, b.value
     if av.ndim == 2 and bv.ndim == 2:
@@ -539,7 +539,7 @@ _FUNCTIONS = {"sum": reduce_sum, "mean": reduce_mean, "max": reduce_max, "amax":
 
 # --- gradients of functions, layers and losses ----------------------------------------------------
 def grad(fn, *inputs, dy=None):
-    """The gradient of :math:`s = \\sum dy \\odot fn(inputs)` with respect to each input (a list; ``None``
+    r"""The gradient of :math:`s = \sum dy \odot fn(inputs)` with respect to each input (a list; ``None``
     for non-float inputs). ``dy`` defaults to ones (then :math:`s` is the sum of the output).
 
     >>> from tinynn.backend import xp
@@ -650,8 +650,8 @@ def recorded_graph(layer):
 
 
 def layer_backward(layer, dy):
-    """Backpropagate ``dy`` through the graph recorded by the layer's last call: overwrite each weight's
-    ``.grad`` and return :math:`\\partial L/\\partial x` (None when the input needs no gradient)."""
+    r"""Backpropagate ``dy`` through the graph recorded by the layer's last call: overwrite each weight's
+    ``.grad`` and return :math:`\partial L/\partial x` (None when the input needs no gradient)."""
     tape = getattr(layer, "_autograd_tape", None)
     if tape is None:
         raise RuntimeError(
@@ -676,9 +676,9 @@ def layer_backward(layer, dy):
 
 
 def loss_gradient(loss, y_true, y_pred):
-    """:math:`\\partial l_i/\\partial \\hat y_i` for a loss that defines only ``call`` (per-sample losses
-    :math:`l_i`, so this has the shape of ``y_pred``): backprop from :math:`\\sum_i l_i`, since :math:`l_i`
-    depends on :math:`\\hat y_i` only."""
+    r""":math:`\partial l_i/\partial \hat y_i` for a loss that defines only ``call`` (per-sample losses
+    :math:`l_i`, so this has the shape of ``y_pred``): backprop from :math:`\sum_i l_i`, since :math:`l_i`
+    depends on :math:`\hat y_i` only."""
     yp = Tensor(y_pred, name="y_pred")
     per_sample = _lift(loss.call(_raw(y_true), yp))
     per_sample.backward()
@@ -691,7 +691,7 @@ def loss_gradient(loss, y_true, y_pred):
 
 
 def loss_backward(fn, y_true, y_pred, *args, **kwargs):
-    """:math:`\\partial L/\\partial \\hat y` for a function returning the scalar loss :math:`L` (a plain
+    r""":math:`\partial L/\partial \hat y` for a function returning the scalar loss :math:`L` (a plain
     Python loss function, or a ``Loss`` whose ``__call__`` is written by hand, as in the seeds)."""
     yp = Tensor(y_pred, name="y_pred")
     out = _lift(fn(_raw(y_true), yp, *args, **kwargs))
@@ -769,7 +769,7 @@ class Value:
         return self._unary(max(self.data, 0.0), float(self.data > 0), "relu")
 
     def backward(self):
-        """Set every ``grad`` to :math:`\\partial\\,\\text{self}/\\partial v`, visiting nodes in reverse
+        r"""Set every ``grad`` to :math:`\partial\,\text{self}/\partial v`, visiting nodes in reverse
         topological order (each node after every node that uses it)."""
         order, seen = [], set()
 

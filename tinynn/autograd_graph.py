@@ -77,40 +77,64 @@ def to_dot(root):
 to_graphviz = to_dot
 
 
+FONT_SIZE = 11  # points; at the book's 72 dpi a point is a pixel of the displayed figure, so ≥ 9 stays legible
+
+
+def _short_label(v):
+    """The box text in two lines, ``name = data`` then ``grad g``: narrow boxes leave room for the arrows."""
+    parts = [p[len("data "):] if p.startswith("data ") else p[len("shape "):] if p.startswith("shape ") else p
+             for p in _label(v).split(" | ")]
+    grad = [p for p in parts if p.startswith("grad")]
+    rest = " = ".join(p for p in parts if not p.startswith("grad"))
+    return rest + ("\n" + grad[0] if grad else "")
+
+
 def draw_graph(root, ax=None, figsize=None):
     """Draw the graph that produced ``root`` with matplotlib, left (inputs) to right (result).
 
-    Returns the matplotlib ``Figure``. Boxes are values, circles operations.
+    Returns the matplotlib ``Figure``. Boxes are values (``name = data``, then its gradient once ``backward``
+    ran; an array shows its shape, e.g. ``4×3``), rounded boxes are operations, and the arrows point the way
+    the forward pass goes. Text is ``FONT_SIZE`` points and the layout is measured in inches, so a bigger
+    graph gives a bigger figure, never smaller text.
     """
     import matplotlib.pyplot as plt  # noqa: PLC0415 - only needed for drawing
 
     order, depth = _nodes(root)
     columns: dict = {}
-    pos = {}
     for v in order:
-        col = 2 * depth[id(v)]
-        columns.setdefault(col, []).append(v)
-    for col, vs in columns.items():
-        for i, v in enumerate(vs):
-            pos[id(v)] = (col, -(i - (len(vs) - 1) / 2))
-    ncol, nrow = max(columns) + 1, max(len(vs) for vs in columns.values())
+        columns.setdefault(depth[id(v)], []).append(v)
+    step, row, margin = 1.9, 0.75, 0.65  # inches: one value column + its operation, one row, the border
+    pos = {id(v): (margin + step * d, -(i - (len(vs) - 1) / 2) * row)
+           for d, vs in columns.items() for i, v in enumerate(vs)}
+    ndepth, nrow = max(columns) + 1, max(len(vs) for vs in columns.values())
+    width, height = 2 * margin + step * (ndepth - 1), max(1.2, row * nrow + 0.5)
     if ax is None:
-        fig, ax = plt.subplots(figsize=figsize or (max(4.0, 2.2 * ncol), max(2.0, 1.1 * nrow)))
+        fig = plt.figure(figsize=figsize or (width, height))
+        ax = fig.add_axes((0, 0, 1, 1))
     else:
         fig = ax.figure
-    arrow = dict(arrowstyle="->", color="0.4", shrinkA=4, shrinkB=4)
-    for v in order:
-        x, y = pos[id(v)]
-        ax.text(x, y, _label(v), ha="center", va="center", fontsize=8, zorder=3,
-                bbox=dict(boxstyle="round,pad=0.3", fc="#e8f0fe" if v is root else "white", ec="0.3"))
-        if v._op:
-            ox, oy = x - 1, y
-            ax.text(ox, oy, v._op, ha="center", va="center", fontsize=9, zorder=3,
-                    bbox=dict(boxstyle="circle,pad=0.3", fc="#fff3d6", ec="0.3"))
-            ax.annotate("", xy=(x, y), xytext=(ox, oy), arrowprops=arrow, zorder=2)
-            for c in _children(v):
-                ax.annotate("", xy=(ox, oy), xytext=pos[id(c)], arrowprops=arrow, zorder=2)
-    ax.set_xlim(-1, ncol)
-    ax.set_ylim(-nrow / 2 - 0.5, nrow / 2 + 0.5)
+    ax.set_xlim(0, width)
+    ax.set_ylim(-height / 2, height / 2)
     ax.axis("off")
+    texts = {}
+    for v in order:
+        texts[id(v)] = ax.text(*pos[id(v)], _short_label(v), ha="center", va="center", fontsize=FONT_SIZE,
+                               zorder=3, linespacing=1.3,
+                               bbox=dict(boxstyle="round,pad=0.3", fc="#e8f0fe" if v is root else "white", ec="0.3"))
+    # arrows start and end at the edges of the text they join (the box padding is ~0.3 em: shrink past it)
+    arrow = dict(arrowstyle="-|>", color="0.3", lw=1.2, mutation_scale=13, shrinkA=6, shrinkB=6)
+    for v in order:
+        if not v._op:
+            continue
+        x, y = pos[id(v)]
+        op = ax.text(x - step / 2, y, v._op, ha="center", va="center", fontsize=FONT_SIZE, zorder=3,
+                     bbox=dict(boxstyle="round,pad=0.25", fc="#fff3d6", ec="0.3"))
+        ax.annotate("", xy=(0, 0.5), xycoords=texts[id(v)], xytext=(1, 0.5), textcoords=op,
+                    arrowprops=arrow, zorder=2)
+        kids = list(_children(v))
+        for k, c in enumerate(kids):
+            uses = [j for j, u in enumerate(kids) if u is c]  # x * x: one arrow per use, bent apart
+            rad = 0.0 if len(uses) == 1 else 0.4 * (2 * uses.index(k) / (len(uses) - 1) - 1)
+            ax.annotate("", xy=(0, 0.5), xycoords=op, xytext=(1, 0.5), textcoords=texts[id(c)],
+                        arrowprops=dict(arrow, connectionstyle=f"arc3,rad={rad}"), zorder=2)
     return fig

@@ -1,11 +1,11 @@
-"""Weight initializers, with Keras names and defaults.
+r"""Weight initializers, with Keras names and defaults.
 
 An initializer is called as ``init(shape, dtype)`` and returns an array. The variance-scaling family
 keeps the variance of activations roughly constant from layer to layer:
 
-* Glorot (Xavier): :math:`\\mathrm{Var}(W) = 2 / (\\text{fan\\_in} + \\text{fan\\_out})`
-* He: :math:`\\mathrm{Var}(W) = 2 / \\text{fan\\_in}` (for ReLU)
-* LeCun: :math:`\\mathrm{Var}(W) = 1 / \\text{fan\\_in}` (for SELU)
+* Glorot (Xavier): :math:`\mathrm{Var}(W) = 2 / (\text{fan\_in} + \text{fan\_out})`
+* He: :math:`\mathrm{Var}(W) = 2 / \text{fan\_in}` (for ReLU)
+* LeCun: :math:`\mathrm{Var}(W) = 1 / \text{fan\_in}` (for SELU)
 
 A uniform distribution on ``[-limit, limit]`` has variance ``limit**2 / 3``, hence
 ``limit = sqrt(3 * scale / fan)``.

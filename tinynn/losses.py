@@ -1,18 +1,18 @@
-"""Losses with Keras' names, each with its value *and* its gradient.
+r"""Losses with Keras' names, each with its value *and* its gradient.
 
 A loss separates two things (Keras hides the second):
 
 * ``call(y_true, y_pred)`` — the loss of every sample, :math:`l_i`, shape ``y_pred.shape[:-1]``
   (mean over the last axis for MSE, MAE, Huber and BCE; sum over the classes for cross-entropy);
-* ``gradient(y_true, y_pred)`` — :math:`\\partial l_i/\\partial \\hat y_i`, the shape of ``y_pred``.
+* ``gradient(y_true, y_pred)`` — :math:`\partial l_i/\partial \hat y_i`, the shape of ``y_pred``.
 
 Calling the loss reduces it to one number, as Keras does:
-:math:`L = \\frac{1}{N}\\sum_i w_i\\, l_i` (``reduction='sum_over_batch_size'``: divided by the number
-of samples :math:`N`, not by :math:`\\sum w_i`), and ``backward`` is its gradient
-:math:`\\partial L/\\partial \\hat y_i = \\frac{w_i}{N}\\,\\partial l_i/\\partial \\hat y_i`.
+:math:`L = \frac{1}{N}\sum_i w_i\, l_i` (``reduction='sum_over_batch_size'``: divided by the number
+of samples :math:`N`, not by :math:`\sum w_i`), and ``backward`` is its gradient
+:math:`\partial L/\partial \hat y_i = \frac{w_i}{N}\,\partial l_i/\partial \hat y_i`.
 
 Softmax + categorical cross-entropy and sigmoid + binary cross-entropy have the short fused gradient
-:math:`\\partial L/\\partial z = w_i(\\hat y - y)/N` with respect to the *logits* :math:`z`
+:math:`\partial L/\partial z = w_i(\hat y - y)/N` with respect to the *logits* :math:`z`
 (``logits_backward``); a model uses it when its last layer ends in the matching activation.
 
 >>> from tinynn.backend import xp
@@ -54,14 +54,14 @@ def _shape(a):
 
 
 class Loss:
-    """Base class of the losses (Keras' ``keras.losses.Loss``).
+    r"""Base class of the losses (Keras' ``keras.losses.Loss``).
 
     Subclass it and define ``call(y_true, y_pred)`` (the per-sample losses, as in Keras); define
     ``gradient`` too for a hand-written backward, else :mod:`tinynn.autograd` derives it.
 
     Args:
-        reduction: ``'sum_over_batch_size'`` (default; :math:`\\sum_i w_i l_i / N`), ``'sum'``,
-            ``'mean_with_sample_weight'`` (:math:`\\sum_i w_i l_i / \\sum_i w_i`) or ``'none'``
+        reduction: ``'sum_over_batch_size'`` (default; :math:`\sum_i w_i l_i / N`), ``'sum'``,
+            ``'mean_with_sample_weight'`` (:math:`\sum_i w_i l_i / \sum_i w_i`) or ``'none'``
             (the weighted per-sample array); ``'mean'`` is an alias of the default.
         name: the loss' name (default: its Keras name, e.g. ``'mean_squared_error'``).
         dtype: compute in this dtype (default: the dtype of ``y_pred``).
@@ -88,7 +88,7 @@ class Loss:
         raise NotImplementedError(f"{type(self).__name__} must define call(y_true, y_pred).")
 
     def gradient(self, y_true, y_pred):
-        """:math:`\\partial l_i/\\partial \\hat y_i`, the shape of ``y_pred`` (unreduced).
+        r""":math:`\partial l_i/\partial \hat y_i`, the shape of ``y_pred`` (unreduced).
 
         The default derives it from ``call`` with :mod:`tinynn.autograd`.
         """
@@ -106,7 +106,7 @@ class Loss:
         return self._reduce(losses, sample_weight, self._mask(y_true, losses))
 
     def backward(self, y_true, y_pred, sample_weight=None):
-        """:math:`\\partial L/\\partial \\hat y = \\frac{w_i}{N}\\,\\partial l_i/\\partial \\hat y_i` (for the
+        r""":math:`\partial L/\partial \hat y = \frac{w_i}{N}\,\partial l_i/\partial \hat y_i` (for the
         default reduction), the shape of ``y_pred``."""
         if type(self).__call__ is not Loss.__call__ and type(self).call is Loss.call:
             # a loss written as __call__ returning the reduced scalar (the seeds' CustomLoss)
@@ -119,7 +119,7 @@ class Loss:
         return self._scale(g, g.shape[:n_axes], sample_weight, self._mask(y_true, None), 1.0)
 
     def logits_backward(self, y_true, y_pred, sample_weight=None):
-        """:math:`\\partial L/\\partial z` for ``y_pred`` = activation(z), skipping the activation's Jacobian
+        r""":math:`\partial L/\partial z` for ``y_pred`` = activation(z), skipping the activation's Jacobian
         (only for losses with a ``fused_activation``)."""
         raise NotImplementedError(
             f"{type(self).__name__} '{self.name}' has no fused gradient (fused_activation is None)."
@@ -245,8 +245,8 @@ class LossFunctionWrapper(Loss):
 
 # --- regression ------------------------------------------------------------------------------
 class MeanSquaredError(Loss):
-    """:math:`l_i = \\frac{1}{D}\\sum_j (\\hat y_{ij} - y_{ij})^2`, gradient
-    :math:`\\frac{2}{D}(\\hat y_{ij} - y_{ij})`. Shapes: y_true, y_pred (N, D) → (N,)."""
+    r""":math:`l_i = \frac{1}{D}\sum_j (\hat y_{ij} - y_{ij})^2`, gradient
+    :math:`\frac{2}{D}(\hat y_{ij} - y_{ij})`. Shapes: y_true, y_pred (N, D) → (N,)."""
 
     _default_name = "mean_squared_error"
     _fresh_gradient = True
@@ -264,8 +264,8 @@ class MeanSquaredError(Loss):
 
 
 class MeanAbsoluteError(Loss):
-    """:math:`l_i = \\frac{1}{D}\\sum_j |\\hat y_{ij} - y_{ij}|`, gradient
-    :math:`\\frac{1}{D}\\operatorname{sign}(\\hat y_{ij} - y_{ij})` (0 at equality). (N, D) → (N,)."""
+    r""":math:`l_i = \frac{1}{D}\sum_j |\hat y_{ij} - y_{ij}|`, gradient
+    :math:`\frac{1}{D}\operatorname{sign}(\hat y_{ij} - y_{ij})` (0 at equality). (N, D) → (N,)."""
 
     _default_name = "mean_absolute_error"
     _fresh_gradient = True
@@ -282,11 +282,11 @@ class MeanAbsoluteError(Loss):
 
 
 class Huber(Loss):
-    """Quadratic near 0, linear far away. With :math:`e = \\hat y - y`:
+    r"""Quadratic near 0, linear far away. With :math:`e = \hat y - y`:
 
-    .. math:: l_i = \\frac{1}{D}\\sum_j \\begin{cases} \\tfrac12 e_{ij}^2 & |e_{ij}| \\le \\delta \\\\
-              \\delta(|e_{ij}| - \\tfrac12\\delta) & \\text{otherwise}\\end{cases},\\qquad
-              \\frac{\\partial l_i}{\\partial \\hat y_{ij}} = \\frac{1}{D}\\operatorname{clip}(e_{ij}, -\\delta, \\delta)
+    .. math:: l_i = \frac{1}{D}\sum_j \begin{cases} \tfrac12 e_{ij}^2 & |e_{ij}| \le \delta \\
+              \delta(|e_{ij}| - \tfrac12\delta) & \text{otherwise}\end{cases},\qquad
+              \frac{\partial l_i}{\partial \hat y_{ij}} = \frac{1}{D}\operatorname{clip}(e_{ij}, -\delta, \delta)
 
     Shapes: (N, D) → (N,).
     """
@@ -324,14 +324,14 @@ def _check_probabilities(loss, y, what="y_true"):
 
 
 class BinaryCrossentropy(Loss):
-    """Binary cross-entropy for sigmoid outputs (one or several independent yes/no outputs):
+    r"""Binary cross-entropy for sigmoid outputs (one or several independent yes/no outputs):
 
-    .. math:: l_i = -\\frac{1}{D}\\sum_j \\big[y_{ij}\\log p_{ij} + (1 - y_{ij})\\log(1 - p_{ij})\\big],
-              \\qquad p = \\operatorname{clip}(\\hat y, \\epsilon, 1 - \\epsilon)
+    .. math:: l_i = -\frac{1}{D}\sum_j \big[y_{ij}\log p_{ij} + (1 - y_{ij})\log(1 - p_{ij})\big],
+              \qquad p = \operatorname{clip}(\hat y, \epsilon, 1 - \epsilon)
 
-    Gradient :math:`\\partial l_i/\\partial \\hat y_{ij} = \\frac{1}{D}\\,\\frac{p_{ij} - y_{ij}}{p_{ij}(1 - p_{ij})}`
+    Gradient :math:`\partial l_i/\partial \hat y_{ij} = \frac{1}{D}\,\frac{p_{ij} - y_{ij}}{p_{ij}(1 - p_{ij})}`
     (0 where the clip is active). With ``from_logits=True`` ``y_pred`` holds logits :math:`z` and
-    :math:`l = \\frac1D\\sum_j \\max(z, 0) - zy + \\log(1 + e^{-|z|})`, gradient :math:`(\\sigma(z) - y)/D`.
+    :math:`l = \frac1D\sum_j \max(z, 0) - zy + \log(1 + e^{-|z|})`, gradient :math:`(\sigma(z) - y)/D`.
     ``label_smoothing`` :math:`s` replaces :math:`y` by :math:`y(1 - s) + s/2`.
     Shapes: y_true, y_pred (N, D) (or y_true (N,) with y_pred (N, 1)) → (N,).
     """
@@ -378,8 +378,8 @@ class BinaryCrossentropy(Loss):
         return g
 
     def logits_backward(self, y_true, y_pred, sample_weight=None):
-        """Fused sigmoid + BCE: :math:`\\partial L/\\partial z_{ij} = \\frac{w_i}{N D}(\\hat y_{ij} - y_{ij})`
-        where :math:`\\hat y = \\sigma(z)`. Shapes: (N, D) → (N, D)."""
+        r"""Fused sigmoid + BCE: :math:`\partial L/\partial z_{ij} = \frac{w_i}{N D}(\hat y_{ij} - y_{ij})`
+        where :math:`\hat y = \sigma(z)`. Shapes: (N, D) → (N, D)."""
         if self.fused_activation is None:
             return super().logits_backward(y_true, y_pred, sample_weight)
         y, p = self._targets(y_true, y_pred)
@@ -414,17 +414,17 @@ def _softmax(z):
 
 
 class CategoricalCrossentropy(Loss):
-    """Cross-entropy between one-hot targets and a probability vector (softmax output):
+    r"""Cross-entropy between one-hot targets and a probability vector (softmax output):
 
-    .. math:: l_i = -\\sum_k y_{ik}\\log q_{ik},\\qquad q = \\operatorname{clip}\\Big(\\frac{\\hat y_{ik}}{\\sum_c \\hat y_{ic}},
-              \\epsilon, 1 - \\epsilon\\Big)
+    .. math:: l_i = -\sum_k y_{ik}\log q_{ik},\qquad q = \operatorname{clip}\Big(\frac{\hat y_{ik}}{\sum_c \hat y_{ic}},
+              \epsilon, 1 - \epsilon\Big)
 
-    (Keras renormalises the rows). Gradient, with :math:`S_i = \\sum_c \\hat y_{ic}` and :math:`m` = 1 where
-    the clip is inactive: :math:`\\frac{\\partial l_i}{\\partial \\hat y_{ij}} = \\frac{1}{S_i}\\big(\\sum_k y_{ik} m_{ik}
-    - \\frac{y_{ij} m_{ij}}{q_{ij}}\\big)`, which is :math:`-y_{ij}/\\hat y_{ij} + 1` for a one-hot row and
-    softmax output. ``from_logits=True``: :math:`l_i = \\sum_k y_{ik}\\,(\\operatorname{logsumexp}(z_i) - z_{ik})`,
-    gradient :math:`\\operatorname{softmax}(z_i)\\sum_k y_{ik} - y_i`. ``label_smoothing`` :math:`s`:
-    :math:`y \\to y(1 - s) + s/C`. Shapes: y_true, y_pred (N, C) → (N,).
+    (Keras renormalises the rows). Gradient, with :math:`S_i = \sum_c \hat y_{ic}` and :math:`m` = 1 where
+    the clip is inactive: :math:`\frac{\partial l_i}{\partial \hat y_{ij}} = \frac{1}{S_i}\big(\sum_k y_{ik} m_{ik}
+    - \frac{y_{ij} m_{ij}}{q_{ij}}\big)`, which is :math:`-y_{ij}/\hat y_{ij} + 1` for a one-hot row and
+    softmax output. ``from_logits=True``: :math:`l_i = \sum_k y_{ik}\,(\operatorname{logsumexp}(z_i) - z_{ik})`,
+    gradient :math:`\operatorname{softmax}(z_i)\sum_k y_{ik} - y_i`. ``label_smoothing`` :math:`s`:
+    :math:`y \to y(1 - s) + s/C`. Shapes: y_true, y_pred (N, C) → (N,).
     """
 
     _default_name = "categorical_crossentropy"
@@ -480,8 +480,8 @@ class CategoricalCrossentropy(Loss):
         return g
 
     def logits_backward(self, y_true, y_pred, sample_weight=None):
-        """Fused softmax + CCE: :math:`\\partial L/\\partial z_i = \\frac{w_i}{N}(\\hat y_i - y_i)` where
-        :math:`\\hat y = \\operatorname{softmax}(z)` and the rows of ``y_true`` sum to 1. Shapes: (N, C) → (N, C)."""
+        r"""Fused softmax + CCE: :math:`\partial L/\partial z_i = \frac{w_i}{N}(\hat y_i - y_i)` where
+        :math:`\hat y = \operatorname{softmax}(z)` and the rows of ``y_true`` sum to 1. Shapes: (N, C) → (N, C)."""
         if self.fused_activation is None:
             return super().logits_backward(y_true, y_pred, sample_weight)
         y, p = self._prepare(y_true, y_pred)
@@ -506,13 +506,13 @@ class CategoricalCrossentropy(Loss):
 
 
 class SparseCategoricalCrossentropy(Loss):
-    """Categorical cross-entropy with integer labels :math:`c_i \\in \\{0, \\dots, C-1\\}` (no one-hot):
+    r"""Categorical cross-entropy with integer labels :math:`c_i \in \{0, \dots, C-1\}` (no one-hot):
 
-    .. math:: l_i = -\\log q_{i c_i},\\qquad \\frac{\\partial l_i}{\\partial \\hat y_{ij}} =
-              \\frac{m_{i}}{S_i}\\Big(1 - \\frac{[j = c_i]}{q_{i c_i}}\\Big)
+    .. math:: l_i = -\log q_{i c_i},\qquad \frac{\partial l_i}{\partial \hat y_{ij}} =
+              \frac{m_{i}}{S_i}\Big(1 - \frac{[j = c_i]}{q_{i c_i}}\Big)
 
     with :math:`q, S, m` as in :class:`CategoricalCrossentropy`. ``from_logits=True``:
-    :math:`l_i = \\operatorname{logsumexp}(z_i) - z_{ic_i}`, gradient :math:`\\operatorname{softmax}(z_i) - e_{c_i}`.
+    :math:`l_i = \operatorname{logsumexp}(z_i) - z_{ic_i}`, gradient :math:`\operatorname{softmax}(z_i) - e_{c_i}`.
     Samples whose label is ``ignore_class`` count for nothing (the mean is over the others).
     Shapes: y_true (N,) or (N, 1) integers, y_pred (N, C) → (N,).
     """
@@ -624,8 +624,8 @@ class SparseCategoricalCrossentropy(Loss):
         return self._scale(g, _shape(g)[:-1], sample_weight, mask, 1.0)
 
     def logits_backward(self, y_true, y_pred, sample_weight=None):
-        """Fused softmax + sparse CCE: :math:`\\partial L/\\partial z_i = \\frac{w_i}{N}(\\hat y_i - e_{c_i})`,
-        built as a copy of :math:`\\hat y` minus 1 at ``[i, c_i]`` (no one-hot matrix). (N, C) → (N, C)."""
+        r"""Fused softmax + sparse CCE: :math:`\partial L/\partial z_i = \frac{w_i}{N}(\hat y_i - e_{c_i})`,
+        built as a copy of :math:`\hat y` minus 1 at ``[i, c_i]`` (no one-hot matrix). (N, C) → (N, C)."""
         if self.fused_activation is None:
             return super().logits_backward(y_true, y_pred, sample_weight)
         labels, p2, lead = self._labels(y_true, y_pred)
@@ -664,7 +664,7 @@ class SparseCategoricalCrossentropy(Loss):
 
 # --- the function forms (per-sample, like keras.losses.mse) ------------------------------------
 def mean_squared_error(y_true, y_pred):
-    """Per-sample mean squared error, :math:`\\frac1D\\sum_j(\\hat y_{ij} - y_{ij})^2`, shape (N,)."""
+    r"""Per-sample mean squared error, :math:`\frac1D\sum_j(\hat y_{ij} - y_{ij})^2`, shape (N,)."""
     return MeanSquaredError().call(y_true, y_pred)
 
 

@@ -1,4 +1,4 @@
-"""Optimizers with Keras 3's shape: ``build`` creates the slots, ``update_step`` changes one weight in place.
+r"""Optimizers with Keras 3's shape: ``build`` creates the slots, ``update_step`` changes one weight in place.
 
 One step, ``apply(grads, variables)``:
 
@@ -6,7 +6,7 @@ One step, ``apply(grads, variables)``:
    ``add_variable_from_reference``;
 2. the gradients are clipped if asked (``clipvalue`` per element, ``clipnorm`` per weight,
    ``global_clipnorm`` over all the weights together);
-3. decoupled weight decay :math:`w \\leftarrow w(1 - \\eta\\lambda)` if ``weight_decay`` is set;
+3. decoupled weight decay :math:`w \leftarrow w(1 - \eta\lambda)` if ``weight_decay`` is set;
 4. ``update_step(gradient, variable, learning_rate)`` for each weight;
 5. ``iterations += 1``.
 
@@ -43,15 +43,15 @@ def _is_schedule(value):
 
 
 class Optimizer:
-    """Base class of the optimizers (Keras' ``keras.optimizers.Optimizer``).
+    r"""Base class of the optimizers (Keras' ``keras.optimizers.Optimizer``).
 
     Args:
         learning_rate: a float or a :class:`~tinynn.optimizers.schedules.LearningRateSchedule`.
-        weight_decay: decoupled weight decay :math:`\\lambda`: before each update
-            :math:`w \\leftarrow w - \\eta\\lambda w`.
-        clipnorm: rescale each gradient whose norm exceeds it: :math:`g \\leftarrow g\\,c/\\max(\\|g\\|, c)`.
+        weight_decay: decoupled weight decay :math:`\lambda`: before each update
+            :math:`w \leftarrow w - \eta\lambda w`.
+        clipnorm: rescale each gradient whose norm exceeds it: :math:`g \leftarrow g\,c/\max(\|g\|, c)`.
         clipvalue: clip each gradient element to :math:`[-c, c]`.
-        global_clipnorm: rescale all gradients together: :math:`g \\leftarrow g\\,c/\\max(\\|(g_1,\\dots)\\|, c)`.
+        global_clipnorm: rescale all gradients together: :math:`g \leftarrow g\,c/\max(\|(g_1,\dots)\|, c)`.
 
     A subclass defines ``build(variables)`` (slots) and ``update_step(gradient, variable, learning_rate)``;
     or, in the older Keras style of the seeds, ``get_updates(loss, params)`` returning
@@ -255,7 +255,7 @@ class Optimizer:
         self._exclude_names = tuple(self._exclude_names) + tuple(var_names or ())
 
     def _apply_weight_decay(self, variables, learning_rate):
-        """Decoupled weight decay: :math:`w \\leftarrow w(1 - \\eta\\lambda)`."""
+        r"""Decoupled weight decay: :math:`w \leftarrow w(1 - \eta\lambda)`."""
         factor = 1.0 - learning_rate * self.weight_decay
         for v in variables:
             if id(v) in self._exclude_ids or any(n in getattr(v, "name", "") for n in self._exclude_names):
@@ -286,12 +286,12 @@ def _snake(name):
 
 
 class SGD(Optimizer):
-    """Gradient descent, optionally with momentum (Keras' formulas):
+    r"""Gradient descent, optionally with momentum (Keras' formulas):
 
-    .. math:: m \\leftarrow \\mu m - \\eta g,\\qquad w \\leftarrow w + m
-              \\quad(\\text{Nesterov: } w \\leftarrow w + \\mu m - \\eta g)
+    .. math:: m \leftarrow \mu m - \eta g,\qquad w \leftarrow w + m
+              \quad(\text{Nesterov: } w \leftarrow w + \mu m - \eta g)
 
-    and without momentum simply :math:`w \\leftarrow w - \\eta g`.
+    and without momentum simply :math:`w \leftarrow w - \eta g`.
     """
 
     def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False, weight_decay=None, clipnorm=None,
@@ -330,13 +330,13 @@ class SGD(Optimizer):
 
 
 class RMSprop(Optimizer):
-    """Divide the step by a running RMS of the gradients (Keras' formulas):
+    r"""Divide the step by a running RMS of the gradients (Keras' formulas):
 
-    .. math:: v \\leftarrow \\rho v + (1 - \\rho) g^2,\\qquad \\Delta = \\frac{\\eta\\, g}{\\sqrt{v + \\epsilon}},
-              \\qquad w \\leftarrow w - \\Delta
+    .. math:: v \leftarrow \rho v + (1 - \rho) g^2,\qquad \Delta = \frac{\eta\, g}{\sqrt{v + \epsilon}},
+              \qquad w \leftarrow w - \Delta
 
-    ``centered=True`` uses :math:`v - \\bar g^2` with :math:`\\bar g \\leftarrow \\rho\\bar g + (1 - \\rho) g`;
-    ``momentum`` :math:`\\mu > 0`: :math:`s \\leftarrow \\mu s + \\Delta`, :math:`w \\leftarrow w - s`.
+    ``centered=True`` uses :math:`v - \bar g^2` with :math:`\bar g \leftarrow \rho\bar g + (1 - \rho) g`;
+    ``momentum`` :math:`\mu > 0`: :math:`s \leftarrow \mu s + \Delta`, :math:`w \leftarrow w - s`.
     """
 
     def __init__(self, learning_rate=0.001, rho=0.9, momentum=0.0, epsilon=1e-7, centered=False, weight_decay=None,
@@ -388,14 +388,14 @@ class RMSprop(Optimizer):
 
 
 class Adam(Optimizer):
-    """Adam (Kingma & Ba), in Keras 3's form. At step :math:`t = 1, 2, \\dots`:
+    r"""Adam (Kingma & Ba), in Keras 3's form. At step :math:`t = 1, 2, \dots`:
 
-    .. math:: m \\leftarrow m + (g - m)(1 - \\beta_1),\\qquad v \\leftarrow v + (g^2 - v)(1 - \\beta_2)
+    .. math:: m \leftarrow m + (g - m)(1 - \beta_1),\qquad v \leftarrow v + (g^2 - v)(1 - \beta_2)
 
-    .. math:: \\eta_t = \\eta\\,\\frac{\\sqrt{1 - \\beta_2^t}}{1 - \\beta_1^t},\\qquad
-              w \\leftarrow w - \\eta_t\\,\\frac{m}{\\sqrt{v} + \\epsilon}
+    .. math:: \eta_t = \eta\,\frac{\sqrt{1 - \beta_2^t}}{1 - \beta_1^t},\qquad
+              w \leftarrow w - \eta_t\,\frac{m}{\sqrt{v} + \epsilon}
 
-    ``amsgrad=True`` divides by :math:`\\sqrt{\\hat v}` with :math:`\\hat v = \\max(\\hat v, v)`.
+    ``amsgrad=True`` divides by :math:`\sqrt{\hat v}` with :math:`\hat v = \max(\hat v, v)`.
     """
 
     def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, amsgrad=False, weight_decay=None,
@@ -440,8 +440,8 @@ class Adam(Optimizer):
 
 
 class AdamW(Adam):
-    """Adam with decoupled weight decay (Loshchilov & Hutter): before each Adam step
-    :math:`w \\leftarrow w(1 - \\eta\\lambda)`, with :math:`\\lambda` = ``weight_decay`` (0.004, as in Keras)."""
+    r"""Adam with decoupled weight decay (Loshchilov & Hutter): before each Adam step
+    :math:`w \leftarrow w(1 - \eta\lambda)`, with :math:`\lambda` = ``weight_decay`` (0.004, as in Keras)."""
 
     def __init__(self, learning_rate=0.001, weight_decay=0.004, beta_1=0.9, beta_2=0.999, epsilon=1e-7, amsgrad=False,
                  clipnorm=None, clipvalue=None, global_clipnorm=None, name="adamw", **kwargs):
@@ -452,10 +452,10 @@ class AdamW(Adam):
 
 
 class Adagrad(Optimizer):
-    """Per-weight learning rates shrinking with the accumulated squared gradients (Keras' formulas):
+    r"""Per-weight learning rates shrinking with the accumulated squared gradients (Keras' formulas):
 
-    .. math:: a \\leftarrow a + g^2,\\qquad w \\leftarrow w - \\frac{\\eta\\, g}{\\sqrt{a + \\epsilon}},
-              \\qquad a_0 = \\text{initial\\_accumulator\\_value}
+    .. math:: a \leftarrow a + g^2,\qquad w \leftarrow w - \frac{\eta\, g}{\sqrt{a + \epsilon}},
+              \qquad a_0 = \text{initial\_accumulator\_value}
     """
 
     def __init__(self, learning_rate=0.001, initial_accumulator_value=0.1, epsilon=1e-7, weight_decay=None,

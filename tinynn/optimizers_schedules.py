@@ -31,7 +31,7 @@ class LearningRateSchedule:
 
 
 class ExponentialDecay(LearningRateSchedule):
-    """:math:`\\eta(t) = \\eta_0\\, r^{t/T}` (with ``staircase=True``: :math:`r^{\\lfloor t/T \\rfloor}`)."""
+    r""":math:`\eta(t) = \eta_0\, r^{t/T}` (with ``staircase=True``: :math:`r^{\lfloor t/T \rfloor}`)."""
 
     def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False, name="ExponentialDecay"):
         if decay_steps <= 0:
@@ -51,7 +51,7 @@ class ExponentialDecay(LearningRateSchedule):
 
 
 class PiecewiseConstantDecay(LearningRateSchedule):
-    """``values[0]`` while :math:`t \\le b_0`, ``values[1]`` while :math:`b_0 < t \\le b_1`, ..., ``values[-1]`` after."""
+    r"""``values[0]`` while :math:`t \le b_0`, ``values[1]`` while :math:`b_0 < t \le b_1`, ..., ``values[-1]`` after."""
 
     def __init__(self, boundaries, values, name="PiecewiseConstant"):
         if len(values) != len(boundaries) + 1:
@@ -72,7 +72,7 @@ class PiecewiseConstantDecay(LearningRateSchedule):
 
 
 class InverseTimeDecay(LearningRateSchedule):
-    """:math:`\\eta(t) = \\eta_0 / (1 + r\\, t/T)` (``staircase``: :math:`\\lfloor t/T \\rfloor`)."""
+    r""":math:`\eta(t) = \eta_0 / (1 + r\, t/T)` (``staircase``: :math:`\lfloor t/T \rfloor`)."""
 
     def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False, name="InverseTimeDecay"):
         self.initial_learning_rate, self.decay_steps = float(initial_learning_rate), decay_steps
@@ -90,7 +90,7 @@ class InverseTimeDecay(LearningRateSchedule):
 
 
 class CosineDecay(LearningRateSchedule):
-    """:math:`\\eta(t) = \\eta_0\\big((1 - \\alpha)\\tfrac12(1 + \\cos(\\pi \\min(t, T)/T)) + \\alpha\\big)`."""
+    r""":math:`\eta(t) = \eta_0\big((1 - \alpha)\tfrac12(1 + \cos(\pi \min(t, T)/T)) + \alpha\big)`."""
 
     def __init__(self, initial_learning_rate, decay_steps, alpha=0.0, name="CosineDecay"):
         self.initial_learning_rate, self.decay_steps = float(initial_learning_rate), decay_steps

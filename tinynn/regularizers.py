@@ -1,7 +1,7 @@
-"""Weight penalties added to the loss (and their gradients added to the weights' gradients).
+r"""Weight penalties added to the loss (and their gradients added to the weights' gradients).
 
-* L1: :math:`R(W) = \\lambda_1 \\sum |W|`, :math:`\\partial R/\\partial W = \\lambda_1\\,\\mathrm{sign}(W)`
-* L2: :math:`R(W) = \\lambda_2 \\sum W^2`, :math:`\\partial R/\\partial W = 2\\lambda_2 W`
+* L1: :math:`R(W) = \lambda_1 \sum |W|`, :math:`\partial R/\partial W = \lambda_1\,\mathrm{sign}(W)`
+* L2: :math:`R(W) = \lambda_2 \sum W^2`, :math:`\partial R/\partial W = 2\lambda_2 W`
 
 >>> from tinynn.backend import xp
 >>> w = xp.array([[1.0, -2.0]])
@@ -30,7 +30,7 @@ class Regularizer:
 
 
 class L1L2(Regularizer):
-    """:math:`R(W) = \\lambda_1 \\sum |W| + \\lambda_2 \\sum W^2`."""
+    r""":math:`R(W) = \lambda_1 \sum |W| + \lambda_2 \sum W^2`."""
 
     def __init__(self, l1=0.0, l2=0.0):
         self.l1, self.l2 = float(l1), float(l2)
@@ -53,7 +53,7 @@ class L1L2(Regularizer):
 
 
 class L1(L1L2):
-    """:math:`R(W) = \\lambda \\sum |W|` (Keras' default :math:`\\lambda = 0.01`)."""
+    r""":math:`R(W) = \lambda \sum |W|` (Keras' default :math:`\lambda = 0.01`)."""
 
     def __init__(self, l1=0.01):
         super().__init__(l1=l1)
@@ -63,7 +63,7 @@ class L1(L1L2):
 
 
 class L2(L1L2):
-    """:math:`R(W) = \\lambda \\sum W^2` (Keras' default :math:`\\lambda = 0.01`)."""
+    r""":math:`R(W) = \lambda \sum W^2` (Keras' default :math:`\lambda = 0.01`)."""
 
     def __init__(self, l2=0.01):
         super().__init__(l2=l2)

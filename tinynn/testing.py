@@ -1,10 +1,10 @@
-"""Gradient checking: compare a backward pass with centred finite differences, in float64.
+r"""Gradient checking: compare a backward pass with centred finite differences, in float64.
 
 For a layer :math:`y = f(x; W)` and a random upstream gradient :math:`g`, the scalar
-:math:`s = \\sum g \\odot f(x)` has :math:`\\partial s/\\partial x = ` ``layer.backward(g)``. Each entry is
+:math:`s = \sum g \odot f(x)` has :math:`\partial s/\partial x = ` ``layer.backward(g)``. Each entry is
 estimated numerically by the centred difference
 
-.. math:: \\frac{\\partial s}{\\partial x_i} \\approx \\frac{s(x + h e_i) - s(x - h e_i)}{2h},
+.. math:: \frac{\partial s}{\partial x_i} \approx \frac{s(x + h e_i) - s(x - h e_i)}{2h},
 
 whose error is :math:`O(h^2)`. In float64 with :math:`h = 10^{-6}` a correct backward gives a relative
 error around :math:`10^{-10}`; anything above :math:`10^{-6}` is a bug (a transposed matrix, a missing
@@ -23,7 +23,7 @@ EXPECTED = 1e-6
 
 
 def rel_error(a, b):
-    """:math:`\\|a - b\\|_2 / \\max(10^{-12}, \\|a\\|_2 + \\|b\\|_2)` — 0 for equal arrays, 1 for opposite ones."""
+    r""":math:`\|a - b\|_2 / \max(10^{-12}, \|a\|_2 + \|b\|_2)` — 0 for equal arrays, 1 for opposite ones."""
     a = backend.to_cpu(a).astype("float64")
     b = backend.to_cpu(b).astype("float64")
     if a.shape != b.shape:

@@ -15,6 +15,12 @@ Checking a function runs it on ``n_tests`` cases and stops at the first failure,
 4. wrong values → if the output equals one of the known mistakes, that mistake's hint; otherwise which
    output is wrong and by how much.
 
+Whatever the failure, the message then shows the smallest failing case: its input, the expected and the
+received value (:attr:`CheckResult.example`). Traps every checker names on its own (see :mod:`._traps`):
+the outputs in another order than asked (``(dW, db, dx)`` for ``(dx, dW, db)``), a list where a tuple is
+asked, ``nan``/``inf`` from an overflow (``exp`` of large logits), code that only works for one number of
+dimensions (a loop over rows, two nested loops), and a ``w_new = w`` alias that is not a copy.
+
 >>> from tinynn.backend import xp
 >>> double = Checker("double", reference=lambda x: 2 * x,
 ...                  make_case=lambda rng, i: {"x": rng.normal(size=(3,))},
@@ -32,6 +38,7 @@ import traceback
 
 from tinynn import backend
 from tinynn.backend import xp
+from tinynn.exercises import _traps
 
 __all__ = ["Checker", "Mistake", "CheckResult", "collect"]
 
@@ -50,9 +57,10 @@ class CheckResult:
     """The outcome of a check: ``passed``, ``hint`` (None when passed), ``mistake`` (the key of the known
     mistake recognised, if any), ``n_tests`` (cases run) and ``case`` (the failing case's index)."""
 
-    def __init__(self, name, passed, n_tests, hint=None, mistake=None, case=None):
+    def __init__(self, name, passed, n_tests, hint=None, mistake=None, case=None, example=None):
         self.name, self.passed, self.n_tests = name, passed, n_tests
         self.hint, self.mistake, self.case = hint, mistake, case
+        self.example = example  # the smallest failing case: input, expected and received value (text)
 
     def __bool__(self):
         return self.passed
@@ -61,7 +69,8 @@ class CheckResult:
     def message(self):
         if self.passed:
             return f"✓ {self.name} passes {self.n_tests} random tests"
-        return f"✗ {self.name} fails test {self.case}: {self.hint}"
+        text = f"✗ {self.name} fails test {self.case}: {self.hint}"
+        return f"{text}\n{self.example}" if self.example else text
 
     def __repr__(self):
         return self.message
@@ -111,8 +120,38 @@ class Checker:
         for i, case in enumerate(cases):
             hint, key = self._check_case(fn, case, cases[i + 1:])
             if hint is not None:
-                return CheckResult(self.name, False, i + 1, hint, key, case=i)
+                hint, key, example = self._explain(fn, cases, i, hint, key)
+                return CheckResult(self.name, False, i + 1, hint, key, case=i, example=example)
         return CheckResult(self.name, True, n_tests)
+
+    def _explain(self, fn, cases, first, hint, key):
+        """After the first failure: name the n-D trap if the failures follow the number of dimensions, and
+        show the smallest failing case with its expected and received value."""
+        fails = [k == first or (k > first and self._check_case(fn, c)[0] is not None)  # earlier cases passed
+                 for k, c in enumerate(cases)]
+        if key in ("values", "exception"):
+            trap = _traps.ndim_trap(cases, fails)
+            if trap is not None:
+                hint, key = trap + (f" (Your code {hint})" if key == "exception" else ""), "n_dims"
+        small = min((k for k, f in enumerate(fails) if f), key=lambda k: (_traps.case_size(cases[k]), k))
+        return hint, key, self._example(fn, cases[small], small)
+
+    def _example(self, fn, case, index):
+        with _quiet():
+            expected = self.reference(*copy.deepcopy(case).values())
+            names = self._names(expected)
+            try:
+                got = fn(*copy.deepcopy(case).values())
+            except Exception as err:  # noqa: BLE001 - the learner's code
+                line = traceback.format_exception_only(type(err), err)[-1].strip()
+                return _traps.format_example(index, case, expected, None, names, raised=line)
+        return _traps.format_example(index, case, expected, got, names)
+
+    def _names(self, expected):
+        if self.outputs:
+            return self.outputs
+        n = len(expected) if isinstance(expected, tuple) else 1
+        return tuple(f"output {k}" for k in range(n))
 
     def _same_as(self, fn, other, case):
         """Whether ``fn`` and ``other`` give the same outputs on ``case`` (False if either raises)."""
@@ -138,15 +177,16 @@ class Checker:
         for name, value in args.items():
             if not _same(value, pristine[name], 0, 0):
                 if self.in_place_hint:
-                    return self.in_place_hint.format(name=name), "in_place"
+                    return f"{self.in_place_hint.format(name=name)} {_traps.ALIAS_NOTE}", "in_place"
                 return (f"{self.name} changed its argument `{name}` in place. Never modify an input: build a new "
                         f"array (`{name} * mask`, `{name} + delta`, or start from `{name}.copy()`) instead of "
-                        f"writing into it (`{name}[...] = ...`, `{name} += ...`)."), "in_place"
+                        f"writing into it (`{name}[...] = ...`, `{name} += ...`). {_traps.ALIAS_NOTE}"), "in_place"
         with _quiet():
             expected = self.reference(*copy.deepcopy(case).values())
         hint = self._compare(got, expected)
         if hint is None:
-            return None, None
+            trap = _traps.wrong_container(got, expected)
+            return (None, None) if trap is None else (trap, "container")
         matching = []
         for mistake in self.mistakes:
             try:
@@ -162,6 +202,13 @@ class Checker:
                 return mistake.hint, mistake.key
         if matching:
             return matching[0].hint, matching[0].key
+        trap = _traps.order_trap(got, expected, self._names(expected),
+                                 lambda a, b: _same(a, b, self.rtol, self.atol))
+        if trap is not None:
+            return trap, "order"
+        trap = _traps.overflow_trap(got, expected, case, self._names(expected))
+        if trap is not None:
+            return trap, "overflow"
         return hint, "values"
 
     def _compare(self, got, expected, equal_nan=False):
@@ -188,8 +235,9 @@ class Checker:
                     msg += " — it looks transposed"
                 return msg + "."
             if not _same(g_arr, e_arr, self.rtol, self.atol, equal_nan=equal_nan):
-                err = float(abs(backend.to_cpu(g_arr).astype("float64") - backend.to_cpu(e_arr).astype("float64")).max()) \
-                    if g_arr.size else 0.0
+                with _quiet():  # nan/inf in a learner's output is reported, not warned about
+                    err = float(abs(backend.to_cpu(g_arr).astype("float64") - backend.to_cpu(e_arr).astype("float64")).max()) \
+                        if g_arr.size else 0.0
                 wrong.append((name, err))
         if not wrong:
             return None

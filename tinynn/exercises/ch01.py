@@ -1,11 +1,12 @@
-"""Chapter 1 (neurons): a perceptron's prediction, the perceptron learning rule, a dense layer's forward."""
+"""Chapter 1 (neurons): a perceptron's prediction, the perceptron learning rule, a dense layer's forward, and the
+margin of a decision boundary."""
 from __future__ import annotations
 
 from tinynn import activations
 from tinynn.backend import xp
 from tinynn.exercises._checker import Checker, Mistake, collect
 
-__all__ = ["check_perceptron_predict", "check_perceptron_update", "check_dense_forward", "CHECKERS"]
+__all__ = ["check_perceptron_predict", "check_perceptron_update", "check_dense_forward", "check_margin", "CHECKERS"]
 
 
 # --- 1. perceptron_predict(X, w, b) -> (N,) of 0/1: fires where x·w + b > 0 ---------------------------
@@ -104,6 +105,39 @@ check_dense_forward = Checker(
     ],
     doc="dense_forward(X, W, b, activation): X (N, D_in), W (D_in, units), b (units,) → f(XW + b), (N, units).",
     exception_hint="The shapes must chain: X (N, D_in) @ W (D_in, units) gives (N, units); no transpose needed.",
+)
+
+
+# --- 4. margin(X, y, w, b): the smallest signed distance of a sample from the boundary -------------------------
+def _margin(X, y, w, b):
+    s = 2 * y - 1                                   # labels 0/1 -> -1/+1: the side each sample belongs on
+    dist = (X @ w + b) / xp.sqrt((w * w).sum())     # signed distance of each sample from x·w + b = 0
+    return float((s * dist).min())
+
+
+def _margin_case(rng, i):
+    n, d = int(rng.integers(2, 9)), int(rng.integers(2, 4))
+    y = rng.integers(0, 2, size=n).astype(float)
+    y[0], y[-1] = 0.0, 1.0                          # both classes present
+    return {"X": rng.normal(size=(n, d)), "y": y, "w": rng.normal(size=(d,)) * 3, "b": float(rng.normal())}
+
+
+check_margin = Checker(
+    "margin", _margin, _margin_case,
+    mistakes=[
+        Mistake("no_norm", lambda X, y, w, b: float(((2 * y - 1) * (X @ w + b)).min()),
+                "x·w + b is not a distance yet: it grows when you scale w. Divide by the length ‖w‖ = √(Σ w_i²)."),
+        Mistake("abs", lambda X, y, w, b: float((abs(X @ w + b) / xp.sqrt((w * w).sum())).min()),
+                "|x·w + b| / ‖w‖ is how far a sample is from the line, but not on which side: a sample on the wrong "
+                "side must count as negative. Multiply by the label as ±1: (2y − 1)(x·w + b)/‖w‖."),
+        Mistake("no_labels", lambda X, y, w, b: float(((X @ w + b) / xp.sqrt((w * w).sum())).min()),
+                "the class decides which side is right: class 1 belongs where x·w + b > 0, class 0 where it is < 0. "
+                "Multiply each distance by (2y − 1), +1 for class 1 and −1 for class 0."),
+        Mistake("max", lambda X, y, w, b: float(((2 * y - 1) * (X @ w + b) / xp.sqrt((w * w).sum())).max()),
+                "the margin is the *smallest* signed distance (the sample closest to the wrong side), not the largest."),
+    ],
+    doc="margin(X, y, w, b): X (N, D), y (N,) of 0/1, w (D,), b a number → min over n of "
+        "(2y_n − 1)(x_n·w + b)/‖w‖, a float: positive iff every sample is on its own side of the boundary.",
 )
 
 CHECKERS = collect(globals())

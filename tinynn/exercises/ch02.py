@@ -1,10 +1,10 @@
-"""Chapter 2 (activations): ReLU's and sigmoid's backward, a numerically stable softmax."""
+"""Chapter 2 (activations): ReLU's and sigmoid's backward, a numerically stable softmax and log-softmax."""
 from __future__ import annotations
 
 from tinynn.backend import xp
 from tinynn.exercises._checker import Checker, Mistake, collect
 
-__all__ = ["check_relu_backward", "check_sigmoid_backward", "check_softmax", "CHECKERS"]
+__all__ = ["check_relu_backward", "check_sigmoid_backward", "check_softmax", "check_log_softmax", "CHECKERS"]
 
 
 def _sig(x):
@@ -99,6 +99,40 @@ check_softmax = Checker(
                 "(axis=-1, keepdims=True), not over the whole batch."),
     ],
     doc="softmax(x): x (N, C) → (N, C), each row e^{x_i − m} / Σ_j e^{x_j − m}, finite for any finite x.",
+)
+
+
+# --- 4. log_softmax(x): log of softmax, finite where softmax underflows to 0 ---------------------------------
+def _log_softmax(x):
+    shifted = x - x.max(axis=-1, keepdims=True)
+    return shifted - xp.log(xp.exp(shifted).sum(axis=-1, keepdims=True))
+
+
+def _log_of_softmax(x):
+    return xp.log(_softmax(x))
+
+
+def _log_naive(x):
+    return x - xp.log(xp.exp(x).sum(axis=-1, keepdims=True))
+
+
+def _log_no_shift_back(x):
+    shifted = x - x.max(axis=-1, keepdims=True)
+    return x - xp.log(xp.exp(shifted).sum(axis=-1, keepdims=True))
+
+
+check_log_softmax = Checker(
+    "log_softmax", _log_softmax, _softmax_case,
+    mistakes=[
+        Mistake("log_of_softmax", _log_of_softmax, "log(softmax(x)) is -inf where a probability underflows to 0 "
+                "(e^(−1000) = 0 in floating point, and log 0 = −inf). Never form the probability: "
+                "log softmax(x)_i = (x_i − m) − log Σ_j e^(x_j − m), with m the row's maximum."),
+        Mistake("naive", _log_naive, "exp overflows for large logits (e^1000 = inf): subtract the row maximum m "
+                "inside the exp and add it back outside, log Σ e^(x_j) = m + log Σ e^(x_j − m)."),
+        Mistake("lost_max", _log_no_shift_back, "you subtracted the maximum inside the exp but did not subtract it "
+                "from x_i: log softmax(x)_i = (x_i − m) − log Σ_j e^(x_j − m)."),
+    ],
+    doc="log_softmax(x): x (N, C) → (N, C), log softmax over the last axis, finite for any finite x.",
 )
 
 CHECKERS = collect(globals())

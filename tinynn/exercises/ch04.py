@@ -1,11 +1,11 @@
-"""Chapter 4 (training): loss gradients, SGD with momentum, Adam."""
+"""Chapter 4 (training): loss gradients (with a stable softmax), SGD with momentum, Adam's bias correction, Adam."""
 from __future__ import annotations
 
 from tinynn.backend import xp
 from tinynn.exercises._checker import Checker, Mistake, collect
 
-__all__ = ["check_mse_grad", "check_softmax_cross_entropy_grad", "check_momentum_step", "check_adam_step",
-           "CHECKERS"]
+__all__ = ["check_mse_grad", "check_softmax_cross_entropy_grad", "check_momentum_step",
+           "check_bias_corrected_average", "check_adam_step", "CHECKERS"]
 
 
 def _softmax(z):
@@ -44,12 +44,21 @@ def _ce_case(rng, i):
         n += 1
     y = xp.zeros((n, c))
     y[xp.arange(n), rng.integers(0, c, size=n)] = 1.0
-    return {"logits": rng.normal(size=(n, c)) * 2, "y_true": y}
+    scale = (2.0, 2.0, 1000.0)[i % 3]  # every third case has logits in the hundreds: a naive exp overflows
+    return {"logits": rng.normal(size=(n, c)) * scale, "y_true": y}
+
+
+def _ce_naive(logits, y_true):
+    e = xp.exp(logits)
+    return (e / e.sum(axis=-1, keepdims=True) - y_true) / len(logits)
 
 
 check_softmax_cross_entropy_grad = Checker(
     "softmax_cross_entropy_grad", lambda logits, y_true: (_softmax(logits) - y_true) / len(logits), _ce_case,
     mistakes=[
+        Mistake("naive_softmax", _ce_naive, "your softmax overflows: for logits like 1000, exp(1000) = inf and "
+                "inf/inf = nan. Use the stable softmax: subtract each row's maximum before exp, "
+                "e = exp(z − max(z, axis=-1, keepdims=True)); the probabilities are exactly the same."),
         Mistake("no_mean", lambda logits, y_true: _softmax(logits) - y_true,
                 "the loss is the *mean* over the batch, so its gradient has a factor 1/N: (ŷ − y)/N."),
         Mistake("no_softmax", lambda logits, y_true: (logits - y_true) / len(logits),
@@ -60,7 +69,8 @@ check_softmax_cross_entropy_grad = Checker(
                 "divide by the number of samples N only: cross-entropy sums over the classes and averages over "
                 "the batch."),
     ],
-    doc="softmax_cross_entropy_grad(logits, y_true): ∂L/∂z for L = mean_n(−Σ_c y log softmax(z)) = (ŷ − y)/N.",
+    doc="softmax_cross_entropy_grad(logits, y_true): ∂L/∂z for L = mean_n(−Σ_c y log softmax(z)) = (ŷ − y)/N; "
+        "finite for logits in the thousands (stable softmax).",
 )
 
 
@@ -100,7 +110,84 @@ check_momentum_step = Checker(
 )
 
 
-# --- 4. adam_step(w, g, m, v, t, learning_rate, beta_1, beta_2, epsilon) -> (w, m, v) -----------------------
+# --- 4. bias_corrected_average(grads, beta) -> (T, ...) of m̂_1 ... m̂_T ------------------------------------
+def _bias_corrected(grads, beta):
+    m = xp.zeros_like(grads[0])
+    out = xp.empty_like(grads)
+    for t in range(1, len(grads) + 1):
+        m = beta * m + (1 - beta) * grads[t - 1]
+        out[t - 1] = m / (1 - beta**t)
+    return out
+
+
+def _bias_case(rng, i):
+    T = int(rng.integers(1, 7))
+    shape = (T,) + tuple(int(k) for k in rng.integers(1, 4, size=int(rng.integers(0, 2))))
+    g = rng.normal(size=shape) + (3.0 if i % 2 else 0.0)  # half the cases: a nearly constant gradient
+    return {"grads": g, "beta": float(rng.choice([0.9, 0.99, 0.5]))}
+
+
+def _bias_none(grads, beta):
+    m, out = xp.zeros_like(grads[0]), xp.empty_like(grads)
+    for t in range(len(grads)):
+        m = beta * m + (1 - beta) * grads[t]
+        out[t] = m
+    return out
+
+
+def _bias_t0(grads, beta):
+    m, out = xp.zeros_like(grads[0]), xp.empty_like(grads)
+    for t in range(len(grads)):  # 0-based t: the first division is by 1 - beta**0 = 0
+        m = beta * m + (1 - beta) * grads[t]
+        out[t] = m / (1 - beta**t)
+    return out
+
+
+def _bias_ahead(grads, beta):
+    m, out = xp.zeros_like(grads[0]), xp.empty_like(grads)
+    for t in range(1, len(grads) + 1):
+        m = beta * m + (1 - beta) * grads[t - 1]
+        out[t - 1] = m / (1 - beta ** (t + 1))
+    return out
+
+
+def _bias_feedback(grads, beta):
+    m, out = xp.zeros_like(grads[0]), xp.empty_like(grads)
+    for t in range(1, len(grads) + 1):
+        m = (beta * m + (1 - beta) * grads[t - 1]) / (1 - beta**t)
+        out[t - 1] = m
+    return out
+
+
+def _bias_swapped(grads, beta):
+    m, out = xp.zeros_like(grads[0]), xp.empty_like(grads)
+    for t in range(1, len(grads) + 1):
+        m = (1 - beta) * m + beta * grads[t - 1]
+        out[t - 1] = m / (1 - beta**t)
+    return out
+
+
+check_bias_corrected_average = Checker(
+    "bias_corrected_average", _bias_corrected, _bias_case,
+    mistakes=[
+        Mistake("no_correction", _bias_none, "these are the raw averages m_t, which start near 0 because m_0 = 0; "
+                "divide each by (1 − βᵗ): m̂_t = m_t / (1 − βᵗ)."),
+        Mistake("t_from_zero", _bias_t0, "the first step is t = 1, not 0: with t = 0 you divide by 1 − β⁰ = 0 "
+                "(inf, or nan for a zero gradient). With Python's 0-based loop index i, the step number is i + 1; "
+                "then m̂_1 = m_1/(1 − β) = g_1."),
+        Mistake("t_ahead", _bias_ahead, "one step ahead: step t divides by (1 − βᵗ), and the first step is t = 1 "
+                "(so m̂_1 = m_1/(1 − β) = g_1 exactly)."),
+        Mistake("feedback", _bias_feedback, "keep the corrected value out of the recursion: update the raw "
+                "m_t = β m_(t−1) + (1 − β) g_t, and only divide the value you *return* by (1 − βᵗ)."),
+        Mistake("swapped", _bias_swapped, "β weighs the old average, (1 − β) the new gradient: "
+                "m_t = β m_(t−1) + (1 − β) g_t."),
+    ],
+    doc="bias_corrected_average(grads, beta): grads (T, ...) holds g_1 ... g_T; with m_0 = 0 and "
+        "m_t = β m_(t−1) + (1 − β) g_t return the array (T, ...) of m̂_t = m_t / (1 − βᵗ), t = 1 ... T.",
+)
+
+
+# --- 5. adam_step(w, g, m, v, t, learning_rate, beta_1, beta_2, epsilon) -> (w, m, v) -----------------------
 def _adam(w, g, m, v, t, learning_rate, beta_1, beta_2, epsilon):
     m = beta_1 * m + (1 - beta_1) * g
     v = beta_2 * v + (1 - beta_2) * g * g

@@ -1,12 +1,12 @@
-"""The layer contract: Keras' ``build`` / ``call`` plus the ``backward`` that Keras hides.
+r"""The layer contract: Keras' ``build`` / ``call`` plus the ``backward`` that Keras hides.
 
 A layer
 
 * creates its weights in ``build(input_shape)`` with ``add_weight`` (each a :class:`~tinynn.variables.Variable`
   holding ``.value`` and a preallocated ``.grad``);
 * computes its output in ``call(x, training=False)`` and keeps in ``self`` what backward needs;
-* in ``backward(dy)`` receives :math:`\\partial L/\\partial y`, **writes** the parameter gradients into the
-  weights' ``.grad`` buffers (overwriting them) and **returns** :math:`\\partial L/\\partial x`. It never
+* in ``backward(dy)`` receives :math:`\partial L/\partial y`, **writes** the parameter gradients into the
+  weights' ``.grad`` buffers (overwriting them) and **returns** :math:`\partial L/\partial x`. It never
   modifies ``dy`` in place.
 
 Calling a layer (``layer(x)``) builds it on first use from ``x.shape`` and checks later inputs against
@@ -249,7 +249,7 @@ class Layer:
         raise NotImplementedError(f"Layer '{self.name}' ({type(self).__name__}) does not implement call().")
 
     def backward(self, dy):
-        """:math:`\\partial L/\\partial x` from :math:`\\partial L/\\partial y`; fills the weights' ``.grad``.
+        r""":math:`\partial L/\partial x` from :math:`\partial L/\partial y`; fills the weights' ``.grad``.
 
         A layer that defines only ``call`` gets its backward from :mod:`tinynn.autograd`, which re-runs
         ``call`` on tensors that record the operations.

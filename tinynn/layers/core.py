@@ -55,9 +55,9 @@ class Dense(Layer):
         return y.reshape(*x.shape[:-1], self.units) if x.ndim != 2 else y
 
     def backward(self, dy):
-        """Backprop through the activation, then through :math:`z = xW + b`:
+        r"""Backprop through the activation, then through :math:`z = xW + b`:
 
-        .. math:: dz = dy \\odot f'(z),\\quad dW = x^\\top dz,\\quad db = \\textstyle\\sum_n dz_n,\\quad dx = dz\\,W^\\top
+        .. math:: dz = dy \odot f'(z),\quad dW = x^\top dz,\quad db = \textstyle\sum_n dz_n,\quad dx = dz\,W^\top
 
         Shapes: dy, dz (N, units); dW (D_in, units); db (units,); dx (N, D_in).
         """
@@ -65,7 +65,7 @@ class Dense(Layer):
         return self.backward_from_logits(activations.backward(self.activation, self._z, self._y, dy))
 
     def backward_from_logits(self, dz):
-        """The same backward, starting from :math:`dz = \\partial L/\\partial z` (the fused
+        r"""The same backward, starting from :math:`dz = \partial L/\partial z` (the fused
         softmax/sigmoid + cross-entropy gradient skips :math:`f'`)."""
         xp.matmul(self._x.T, dz, out=self.kernel.grad)
         if self.use_bias:
@@ -96,7 +96,7 @@ class Activation(Layer):
         return self._y
 
     def backward(self, dy):
-        """:math:`dx = dy \\odot f'(x)` (softmax: :math:`y \\odot (dy - \\sum dy\\,y)`)."""
+        r""":math:`dx = dy \odot f'(x)` (softmax: :math:`y \odot (dy - \sum dy\,y)`)."""
         return activations.backward(self.activation, self._x, self._y, dy)
 
     def backward_from_logits(self, dz):
@@ -163,10 +163,10 @@ class Reshape(Layer):
 
 
 class Dropout(Layer):
-    """Inverted dropout: while training, zero each value with probability ``rate`` and scale the rest
-    by :math:`1/(1 - \\text{rate})`, so nothing changes at inference time.
+    r"""Inverted dropout: while training, zero each value with probability ``rate`` and scale the rest
+    by :math:`1/(1 - \text{rate})`, so nothing changes at inference time.
 
-    :math:`y = x \\odot m`, :math:`m_i = \\mathbb{1}[u_i \\ge \\text{rate}] / (1 - \\text{rate})`, :math:`u_i \\sim U(0, 1)`.
+    :math:`y = x \odot m`, :math:`m_i = \mathbb{1}[u_i \ge \text{rate}] / (1 - \text{rate})`, :math:`u_i \sim U(0, 1)`.
     """
 
     def __init__(self, rate, noise_shape=None, seed=None, **kwargs):
@@ -189,7 +189,7 @@ class Dropout(Layer):
         return x * self._mask
 
     def backward(self, dy):
-        """:math:`dx = dy \\odot m` (the same mask as the forward pass)."""
+        r""":math:`dx = dy \odot m` (the same mask as the forward pass)."""
         return dy if self._mask is None else dy * self._mask
 
     def get_config(self):

@@ -7,9 +7,9 @@ from tinynn.layers.base import InputSpec, Layer, shape_str
 
 
 def embedding_backward(ids, dy, out):
-    """Scatter-add the rows of ``dy`` into ``out`` at the rows ``ids`` (repeated ids add up).
+    r"""Scatter-add the rows of ``dy`` into ``out`` at the rows ``ids`` (repeated ids add up).
 
-    .. math:: \\frac{\\partial L}{\\partial E_v} = \\sum_{(n,t):\\ \\mathrm{ids}_{nt} = v} dy_{nt}
+    .. math:: \frac{\partial L}{\partial E_v} = \sum_{(n,t):\ \mathrm{ids}_{nt} = v} dy_{nt}
 
     Shapes: ``ids`` (M,) integers in [0, V); ``dy`` (M, E); ``out`` (V, E), overwritten.
 
@@ -24,7 +24,7 @@ def embedding_backward(ids, dy, out):
 
 
 class Embedding(Layer):
-    """Looks up a vector for each token id: :math:`y_{n,t} = E_{\\mathrm{x}_{n,t}}`.
+    r"""Looks up a vector for each token id: :math:`y_{n,t} = E_{\mathrm{x}_{n,t}}`.
 
     Shapes: ``x`` (N, T) integers in [0, input_dim) → ``y`` (N, T, output_dim); ``embeddings`` E
     (input_dim, output_dim). Backward fills E's gradient (rows of repeated ids add up, see
@@ -72,7 +72,7 @@ class Embedding(Layer):
         return self.embeddings.value[x]
 
     def backward(self, dy):
-        """:math:`dE = \\sum` of ``dy`` rows per id (see :func:`embedding_backward`); returns ``None``."""
+        r""":math:`dE = \sum` of ``dy`` rows per id (see :func:`embedding_backward`); returns ``None``."""
         embedding_backward(self._ids.reshape(-1), dy.reshape(-1, self.output_dim), self.embeddings.grad)
         return None
 

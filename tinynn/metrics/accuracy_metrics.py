@@ -21,14 +21,14 @@ def accuracy(y_true, y_pred):
 
 
 def binary_accuracy(y_true, y_pred, threshold=0.5):
-    """Per sample, the fraction of outputs with :math:`[\\hat y > \\text{threshold}] = y`. (N, D) → (N,)."""
+    r"""Per sample, the fraction of outputs with :math:`[\hat y > \text{threshold}] = y`. (N, D) → (N,)."""
     y_pred = _arr(y_pred)
     y_true = _same_shape(_arr(y_true), y_pred)
     return ((y_pred > threshold) == (y_true > 0.5)).astype(backend.floatx()).mean(axis=-1)
 
 
 def categorical_accuracy(y_true, y_pred):
-    """1 where :math:`\\arg\\max_k y_{ik} = \\arg\\max_k \\hat y_{ik}` (one-hot targets). (N, C) → (N,)."""
+    r"""1 where :math:`\arg\max_k y_{ik} = \arg\max_k \hat y_{ik}` (one-hot targets). (N, C) → (N,)."""
     y_pred, y_true = _arr(y_pred), _arr(y_true)
     if y_true.shape != y_pred.shape:
         raise ValueError(
@@ -39,7 +39,7 @@ def categorical_accuracy(y_true, y_pred):
 
 
 def sparse_categorical_accuracy(y_true, y_pred):
-    """1 where the integer label equals :math:`\\arg\\max_k \\hat y_{ik}`. y_true (N,) or (N, 1), y_pred (N, C) → (N,)."""
+    r"""1 where the integer label equals :math:`\arg\max_k \hat y_{ik}`. y_true (N,) or (N, 1), y_pred (N, C) → (N,)."""
     y_pred = _arr(y_pred)
     return (_labels(y_true, y_pred) == y_pred.argmax(axis=-1)).astype(backend.floatx())
 
@@ -73,7 +73,7 @@ SparseCategoricalAccuracy = type("SparseCategoricalAccuracy", (MeanMetricWrapper
 
 
 class BinaryAccuracy(MeanMetricWrapper):
-    """How often :math:`[\\hat y > \\text{threshold}]` equals the 0/1 target (Keras' ``BinaryAccuracy``)."""
+    r"""How often :math:`[\hat y > \text{threshold}]` equals the 0/1 target (Keras' ``BinaryAccuracy``)."""
 
     _default_name = "binary_accuracy"
 

@@ -12,7 +12,7 @@ __all__ = ["Precision", "Recall", "AUC"]
 
 
 class _Confusion(Metric):
-    """Counts true/false positives/negatives of :math:`[\\hat y > \\text{threshold}]` against a 0/1 target."""
+    r"""Counts true/false positives/negatives of :math:`[\hat y > \text{threshold}]` against a 0/1 target."""
 
     _reset_on_init = True
 

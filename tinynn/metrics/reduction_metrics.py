@@ -9,7 +9,7 @@ __all__ = ["Mean", "Sum", "MeanMetricWrapper"]
 
 
 class Mean(Metric):
-    """The weighted mean of every value seen: :math:`\\sum w_i v_i / \\sum w_i` (0 before any value)."""
+    r"""The weighted mean of every value seen: :math:`\sum w_i v_i / \sum w_i` (0 before any value)."""
 
     _reset_on_init = True
 

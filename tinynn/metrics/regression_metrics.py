@@ -17,7 +17,7 @@ MeanAbsoluteError = type("MeanAbsoluteError", (MeanMetricWrapper,), _wrapper(
 
 
 class RootMeanSquaredError(Mean):
-    """:math:`\\sqrt{\\text{mean of } (\\hat y - y)^2}` over every output of every sample."""
+    r""":math:`\sqrt{\text{mean of } (\hat y - y)^2}` over every output of every sample."""
 
     _default_name = "root_mean_squared_error"
 

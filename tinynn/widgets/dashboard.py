@@ -49,13 +49,13 @@ def _figure_for(names, layers, show_norms):
 
 
 class TrainingDashboard(Callback):
-    """A live view of ``fit``: curves of the loss and every compiled metric (train per batch, smoothed,
+    r"""A live view of ``fit``: curves of the loss and every compiled metric (train per batch, smoothed,
     and per epoch; validation per epoch), epoch and batch progress with ETA, per-layer weight and gradient
     norms, the learning rate, and a **Stop** button that ends training after the current batch.
 
     Args:
         update_every: seconds between two updates of the numbers and progress (the picture may wait longer).
-        smoothing: EMA factor :math:`\\beta \\in [0, 1)` of the per-batch curves (0 = raw).
+        smoothing: EMA factor :math:`\beta \in [0, 1)` of the per-batch curves (0 = raw).
         show_norms: record and plot ``‖W‖`` and ``‖∇W‖`` per layer.
         mode: ``'auto'`` (a widget in a Jupyter kernel with ipywidgets, else text), ``'widget'`` or ``'text'``.
         max_overhead: the share of the training time the picture may take (adapts the redraw rate).

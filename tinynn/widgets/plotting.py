@@ -93,8 +93,8 @@ class CurvesFigure:
         self.axes, self.lines = {}, {}
         for i, (ax, name) in enumerate(zip(axes, self.names)):
             ax.set_title(name, fontsize=10, y=1.0)  # a fixed y skips matplotlib's title placement pass
-            ax.set_xlabel("epoch", fontsize=8)
-            ax.tick_params(labelsize=7)
+            ax.set_xlabel("epoch", fontsize=10)
+            ax.tick_params(labelsize=9)
             ax.xaxis.set_major_locator(MaxNLocator(5))
             ax.yaxis.set_major_locator(MaxNLocator(5))
             ax.grid(True, alpha=0.3)
@@ -105,13 +105,13 @@ class CurvesFigure:
                 "val": ax.plot([], [], "s-", ms=3, lw=1.2, color="C1", label="validation")[0],
             }
             if i == 0:  # one legend: the colours mean the same in every panel
-                ax.legend(fontsize=7, loc="upper right")
+                ax.legend(fontsize=9, loc="upper right")
         if self.layer_names:
             ax = axes[-1]
             ax.set_title("norms: ‖W‖ solid, ‖∇W‖ dashed", fontsize=10, y=1.0)
-            ax.set_xlabel("epoch", fontsize=8)
+            ax.set_xlabel("epoch", fontsize=10)
             ax.set_yscale("log")
-            ax.tick_params(labelsize=7)
+            ax.tick_params(labelsize=9)
             ax.grid(True, alpha=0.3)
             self.norm_axes = ax
             self.norm_lines = {}
@@ -119,7 +119,7 @@ class CurvesFigure:
                 color = f"C{i % 10}"
                 self.norm_lines[layer] = (ax.plot([], [], lw=1.0, color=color, label=layer)[0],
                                           ax.plot([], [], "--", lw=1.0, color=color)[0])
-            ax.legend(fontsize=6, loc="upper right")
+            ax.legend(fontsize=9, loc="upper right")
 
     def rename_layers(self, layer_names):
         """Reuse this figure for a model whose layers have other names (same count): relabel the legend."""

@@ -39,7 +39,7 @@ def progress_line(p, width=20):
 
 
 class TextView:
-    """One progress line, rewritten in place (``\\r``); a new line after each epoch."""
+    r"""One progress line, rewritten in place (``\r``); a new line after each epoch."""
 
     draws_figure = False
 

@@ -1,20 +1,20 @@
-"""What SimpleRNN, LSTM and GRU share: sequences in and out, masking, ``go_backwards``, input dropout,
+r"""What SimpleRNN, LSTM and GRU share: sequences in and out, masking, ``go_backwards``, input dropout,
 ``return_sequences`` / ``return_state``, and backpropagation through time by stepping a cell.
 
 A recurrent layer reads ``x`` of shape (N, T, D) one step at a time and carries a state
 (``h``, for the LSTM also ``c``) from step to step:
 
-.. math:: (h_t, c_t) = \\mathrm{cell}(x_t, h_{t-1}, c_{t-1}),\\qquad h_0 = c_0 = 0.
+.. math:: (h_t, c_t) = \mathrm{cell}(x_t, h_{t-1}, c_{t-1}),\qquad h_0 = c_0 = 0.
 
 **Backprop through time** runs the steps in reverse. The gradient reaching :math:`h_t` is what the
 output at step t receives plus what step t+1 sends back through its recurrence:
 
-.. math:: \\frac{\\partial L}{\\partial h_t} = dy_t + \\frac{\\partial L}{\\partial h_t}\\Big|_{\\text{step } t+1},
+.. math:: \frac{\partial L}{\partial h_t} = dy_t + \frac{\partial L}{\partial h_t}\Big|_{\text{step } t+1},
 
 and the weight gradients are sums over all steps (the same W, U, b are used at every step).
 
 **Masking** (``mask`` (N, T), True = a real step): at a masked step the state is carried over,
-:math:`s_t = m_t\\,\\mathrm{cell}(x_t, s_{t-1}) + (1-m_t)\\,s_{t-1}`, so a pre-padded sequence gives exactly
+:math:`s_t = m_t\,\mathrm{cell}(x_t, s_{t-1}) + (1-m_t)\,s_{t-1}`, so a pre-padded sequence gives exactly
 the output of the unpadded one. Backward splits the gradient the same way.
 
 Internally the loop runs time-major: (T, N, D), so each step's slice is contiguous.

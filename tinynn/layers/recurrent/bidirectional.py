@@ -8,15 +8,15 @@ _MERGE_MODES = ("concat", "sum", "ave", "mul", None)
 
 
 class Bidirectional(Layer):
-    """Keras' ``Bidirectional(layer, merge_mode='concat')``.
+    r"""Keras' ``Bidirectional(layer, merge_mode='concat')``.
 
-    The forward copy reads :math:`x_1 \\ldots x_T`, the backward copy (``go_backwards`` flipped) reads
-    :math:`x_T \\ldots x_1`; with ``return_sequences`` the backward outputs are put back in time order so
+    The forward copy reads :math:`x_1 \ldots x_T`, the backward copy (``go_backwards`` flipped) reads
+    :math:`x_T \ldots x_1`; with ``return_sequences`` the backward outputs are put back in time order so
     that step t of both describe the same position. Merge: ``concat`` → (…, 2·units), ``sum``, ``ave``,
     ``mul`` → (…, units), ``None`` → the list ``[y_forward, y_backward]``.
 
     Backward splits the upstream gradient by the merge (concat: the two halves; ave: halves of ``dy``;
-    mul: :math:`dy \\odot y_b` and :math:`dy \\odot y_f`), runs both layers' backward and adds their ``dx``.
+    mul: :math:`dy \odot y_b` and :math:`dy \odot y_f`), runs both layers' backward and adds their ``dx``.
     Both copies are sub-layers, so their weights appear in ``weights`` (forward's first).
     """
 
@@ -52,7 +52,7 @@ class Bidirectional(Layer):
             self.set_weights(self._initial_weights)
 
     def call(self, x, training=False, mask=None):
-        """:math:`y = \\mathrm{merge}(\\mathrm{RNN}_f(x), \\mathrm{reverse}(\\mathrm{RNN}_b(x)))`."""
+        r""":math:`y = \mathrm{merge}(\mathrm{RNN}_f(x), \mathrm{reverse}(\mathrm{RNN}_b(x)))`."""
         yf = self.forward_layer(x, training=training, mask=mask)
         yb = self.backward_layer(x, training=training, mask=mask)
         states = []

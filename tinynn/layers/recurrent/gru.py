@@ -8,18 +8,18 @@ from tinynn.layers.recurrent.base import BaseRNN
 
 def gru_cell_forward(x_t, h_prev, W, U, b, reset_after=True, activation=activations.tanh,
                      recurrent_activation=activations.sigmoid):
-    """One GRU step (Keras' equations). Split every (N, 3H) block into the z, r, h thirds.
+    r"""One GRU step (Keras' equations). Split every (N, 3H) block into the z, r, h thirds.
 
     ``reset_after=True`` (Keras' default, b has shape (2, 3H): input bias, recurrent bias):
 
     .. math::
-        a^x = x_t W + b_0,\\quad a^h = h_{t-1} U + b_1,\\\\
-        z = \\sigma(a^x_z + a^h_z),\\quad r = \\sigma(a^x_r + a^h_r),\\quad
-        \\tilde h = \\tanh(a^x_h + r \\odot a^h_h),\\\\
-        h_t = z \\odot h_{t-1} + (1 - z) \\odot \\tilde h.
+        a^x = x_t W + b_0,\quad a^h = h_{t-1} U + b_1,\\
+        z = \sigma(a^x_z + a^h_z),\quad r = \sigma(a^x_r + a^h_r),\quad
+        \tilde h = \tanh(a^x_h + r \odot a^h_h),\\
+        h_t = z \odot h_{t-1} + (1 - z) \odot \tilde h.
 
     ``reset_after=False`` (b (3H,)): the reset gate acts before the product,
-    :math:`\\tilde h = \\tanh(a^x_h + (r \\odot h_{t-1}) U_h)` with :math:`a^h = h_{t-1} U_{zr}` for z, r.
+    :math:`\tilde h = \tanh(a^x_h + (r \odot h_{t-1}) U_h)` with :math:`a^h = h_{t-1} U_{zr}` for z, r.
 
     Shapes: x_t (N, D), h_prev (N, H), W (D, 3H), U (H, 3H). Returns ``(h, cache)``.
     """
@@ -46,17 +46,17 @@ def gru_cell_forward(x_t, h_prev, W, U, b, reset_after=True, activation=activati
 
 
 def gru_cell_backward(dh, cache):
-    """Backward of one GRU step, given :math:`dh = \\partial L/\\partial h_t`:
+    r"""Backward of one GRU step, given :math:`dh = \partial L/\partial h_t`:
 
     .. math::
-        d\\tilde h = dh \\odot (1 - z),\\quad dz = dh \\odot (h_{t-1} - \\tilde h),\\quad
-        dh_{t-1} \\mathrel{+}= dh \\odot z,\\\\
-        da_{\\tilde h} = d\\tilde h \\odot \\tanh'(\\cdot),\\quad
-        dr = da_{\\tilde h} \\odot a^h_h \\text{ (reset\\_after)},\\quad
-        da_z = dz \\odot \\sigma'(a_z),\\ da_r = dr \\odot \\sigma'(a_r),\\\\
-        dW = x_t^\\top [da_z, da_r, da_{\\tilde h}],\\quad
-        dU = h_{t-1}^\\top [da_z, da_r, r \\odot da_{\\tilde h}],\\quad
-        dx_t = [da_z, da_r, da_{\\tilde h}]\\,W^\\top.
+        d\tilde h = dh \odot (1 - z),\quad dz = dh \odot (h_{t-1} - \tilde h),\quad
+        dh_{t-1} \mathrel{+}= dh \odot z,\\
+        da_{\tilde h} = d\tilde h \odot \tanh'(\cdot),\quad
+        dr = da_{\tilde h} \odot a^h_h \text{ (reset\_after)},\quad
+        da_z = dz \odot \sigma'(a_z),\ da_r = dr \odot \sigma'(a_r),\\
+        dW = x_t^\top [da_z, da_r, da_{\tilde h}],\quad
+        dU = h_{t-1}^\top [da_z, da_r, r \odot da_{\tilde h}],\quad
+        dx_t = [da_z, da_r, da_{\tilde h}]\,W^\top.
 
     Returns ``(dx_t, dh_prev, dW, dU, db)`` with db of the bias's shape.
     """

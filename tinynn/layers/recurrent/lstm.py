@@ -1,4 +1,4 @@
-"""LSTM layer (Keras' ``LSTM``): the cell of :mod:`lstm_cell` run over a sequence, with a fused loop.
+r"""LSTM layer (Keras' ``LSTM``): the cell of :mod:`lstm_cell` run over a sequence, with a fused loop.
 
 Two implementations compute the same numbers (a test checks they agree to rounding):
 
@@ -8,21 +8,21 @@ Two implementations compute the same numbers (a test checks they agree to roundi
   is Python/NumPy call overhead per step, not arithmetic:
 
   - the input projection :math:`x_t W + b` of *all* steps is one GEMM, (T·N, D) @ (D, 4H), before the loop;
-  - the four gates take **one** ``tanh`` per step, using :math:`\\sigma(z) = \\tfrac12(1 + \\tanh(z/2))`: the
-    columns of i, f, o in W, U, b are pre-scaled by 1/2, so :math:`\\tanh` of the block gives g directly and
-    :math:`\\tfrac12(1+\\cdot)` of it gives i, f, o;
+  - the four gates take **one** ``tanh`` per step, using :math:`\sigma(z) = \tfrac12(1 + \tanh(z/2))`: the
+    columns of i, f, o in W, U, b are pre-scaled by 1/2, so :math:`\tanh` of the block gives g directly and
+    :math:`\tfrac12(1+\cdot)` of it gives i, f, o;
   - every buffer is preallocated (and reused between batches of the same shape) and written with ``out=``;
   - the activated gates are stored gate-major and the backward factors per step, so the per-step
     elementwise operands (i, f, g, o, F, P) are contiguous blocks;
   - backward precomputes, in bulk over chunks of steps (just before the reverse loop reads them, while
     they are in cache), :math:`K = 1 - a^2` of the gate block (it gives
-    :math:`\\sigma'(z) = (1-a^2)/4` and :math:`\\tanh'(z_g) = 1-a^2`; the 1/4 is folded into scaled weights)
-    and the factors :math:`F = [g\\,i(1-i),\\ c_{t-1} f(1-f),\\ i(1-g^2),\\ \\tanh(c_t)\\, o(1-o)]`,
-    :math:`P = o(1-\\tanh^2 c_t)`, so each reverse step is
-    :math:`dc \\mathrel{+}= dh \\odot P_t`, :math:`dz_{ifg} = dc \\odot F_{ifg}`, :math:`dz_o = dh \\odot F_o`,
-    :math:`dc \\leftarrow dc \\odot f_t`, :math:`dh = dz\\,U^\\top (+ dy_{t-1})`;
+    :math:`\sigma'(z) = (1-a^2)/4` and :math:`\tanh'(z_g) = 1-a^2`; the 1/4 is folded into scaled weights)
+    and the factors :math:`F = [g\,i(1-i),\ c_{t-1} f(1-f),\ i(1-g^2),\ \tanh(c_t)\, o(1-o)]`,
+    :math:`P = o(1-\tanh^2 c_t)`, so each reverse step is
+    :math:`dc \mathrel{+}= dh \odot P_t`, :math:`dz_{ifg} = dc \odot F_{ifg}`, :math:`dz_o = dh \odot F_o`,
+    :math:`dc \leftarrow dc \odot f_t`, :math:`dh = dz\,U^\top (+ dy_{t-1})`;
   - the weight gradients are three GEMMs over all steps after the loop:
-    :math:`dW = X^\\top dZ`, :math:`dU = H_{t-1}^\\top dZ`, :math:`dx = dZ\\,W^\\top`.
+    :math:`dW = X^\top dZ`, :math:`dU = H_{t-1}^\top dZ`, :math:`dx = dZ\,W^\top`.
 """
 from __future__ import annotations
 
@@ -160,13 +160,13 @@ class LSTM(BaseRNN):
 
     @staticmethod
     def _factors(b, t0, t1):
-        """Backward factors of steps t0..t1-1, in bulk, into ``F3`` (T, N, 3, U), ``Fo`` and ``P`` (T, N, U).
+        r"""Backward factors of steps t0..t1-1, in bulk, into ``F3`` (T, N, 3, U), ``Fo`` and ``P`` (T, N, U).
 
-        With :math:`a` = tanh of the pre-scaled gate block (``G``), :math:`\\sigma'(z) = s(1-s) = (1-a^2)/4`
-        and :math:`\\tanh'(z_g) = 1-a^2`: one :math:`K = 1 - a^2` serves all four gates, and the 1/4 is folded
+        With :math:`a` = tanh of the pre-scaled gate block (``G``), :math:`\sigma'(z) = s(1-s) = (1-a^2)/4`
+        and :math:`\tanh'(z_g) = 1-a^2`: one :math:`K = 1 - a^2` serves all four gates, and the 1/4 is folded
         into the scaled weights (``s2`` in :meth:`_fused_backward`), so the loop's dZ is :math:`dz / s2`:
-        :math:`F_3 = [g K_i,\\ c_{t-1} K_f,\\ i K_g]`, :math:`F_o = \\tanh(c_t) K_o`,
-        :math:`P = o(1-\\tanh^2 c_t)`; each is contiguous per step, as the reverse loop reads it.
+        :math:`F_3 = [g K_i,\ c_{t-1} K_f,\ i K_g]`, :math:`F_o = \tanh(c_t) K_o`,
+        :math:`P = o(1-\tanh^2 c_t)`; each is contiguous per step, as the reverse loop reads it.
         """
         G, S, C, TC = b["G"][t0:t1], b["S"][t0:t1], b["C"][t0:t1], b["TC"][t0:t1]
         F3, Fo, P = b["F3"][t0:t1], b["Fo"][t0:t1], b["P"][t0:t1]

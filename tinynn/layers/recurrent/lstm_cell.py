@@ -1,4 +1,4 @@
-"""The LSTM cell on one page: one step forward and its backward, as plain functions.
+r"""The LSTM cell on one page: one step forward and its backward, as plain functions.
 
 Keras' weight layout (so weights move between Keras and tinynn with ``get_weights``/``set_weights``):
 the four gates are stacked along the last axis in the order **i, f, c, o** —
@@ -7,19 +7,19 @@ the four gates are stacked along the last axis in the order **i, f, c, o** —
 Forward, for one step (σ = sigmoid, g is the candidate the Keras code calls ``c``):
 
 .. math::
-    z &= x_t W + h_{t-1} U + b = [z_i, z_f, z_g, z_o] \\\\
-    i &= \\sigma(z_i),\\quad f = \\sigma(z_f),\\quad g = \\tanh(z_g),\\quad o = \\sigma(z_o) \\\\
-    c_t &= f \\odot c_{t-1} + i \\odot g \\\\
-    h_t &= o \\odot \\tanh(c_t)
+    z &= x_t W + h_{t-1} U + b = [z_i, z_f, z_g, z_o] \\
+    i &= \sigma(z_i),\quad f = \sigma(z_f),\quad g = \tanh(z_g),\quad o = \sigma(z_o) \\
+    c_t &= f \odot c_{t-1} + i \odot g \\
+    h_t &= o \odot \tanh(c_t)
 
-Backward, given :math:`dh = \\partial L/\\partial h_t` and :math:`dc = \\partial L/\\partial c_t` (what step t+1 sent back):
+Backward, given :math:`dh = \partial L/\partial h_t` and :math:`dc = \partial L/\partial c_t` (what step t+1 sent back):
 
 .. math::
-    do &= dh \\odot \\tanh(c_t),\\qquad dc \\mathrel{+}= dh \\odot o \\odot (1 - \\tanh^2(c_t)) \\\\
-    di &= dc \\odot g,\\quad df = dc \\odot c_{t-1},\\quad dg = dc \\odot i,\\quad dc_{t-1} = dc \\odot f \\\\
-    dz &= [\\,di\\, i(1-i),\\ df\\, f(1-f),\\ dg\\,(1-g^2),\\ do\\, o(1-o)\\,] \\\\
-    dx_t &= dz\\,W^\\top,\\quad dh_{t-1} = dz\\,U^\\top,\\quad
-    dW = x_t^\\top dz,\\quad dU = h_{t-1}^\\top dz,\\quad db = \\textstyle\\sum_n dz_n
+    do &= dh \odot \tanh(c_t),\qquad dc \mathrel{+}= dh \odot o \odot (1 - \tanh^2(c_t)) \\
+    di &= dc \odot g,\quad df = dc \odot c_{t-1},\quad dg = dc \odot i,\quad dc_{t-1} = dc \odot f \\
+    dz &= [\,di\, i(1-i),\ df\, f(1-f),\ dg\,(1-g^2),\ do\, o(1-o)\,] \\
+    dx_t &= dz\,W^\top,\quad dh_{t-1} = dz\,U^\top,\quad
+    dW = x_t^\top dz,\quad dU = h_{t-1}^\top dz,\quad db = \textstyle\sum_n dz_n
 
 Shapes: x_t (N, D); h, c, i, f, g, o (N, H); z, dz (N, 4H).
 """

@@ -1,4 +1,4 @@
-"""SimpleRNN: the plain recurrent cell :math:`h_t = \\tanh(x_t W + h_{t-1} U + b)`."""
+r"""SimpleRNN: the plain recurrent cell :math:`h_t = \tanh(x_t W + h_{t-1} U + b)`."""
 from __future__ import annotations
 
 from tinynn import activations
@@ -6,7 +6,7 @@ from tinynn.layers.recurrent.base import BaseRNN
 
 
 def simple_rnn_cell_forward(x_t, h_prev, W, U, b, activation=activations.tanh):
-    """One step: :math:`a_t = x_t W + h_{t-1} U + b,\\quad h_t = f(a_t)`.
+    r"""One step: :math:`a_t = x_t W + h_{t-1} U + b,\quad h_t = f(a_t)`.
 
     Shapes: x_t (N, D), h_prev (N, H), W (D, H), U (H, H), b (H,) → h (N, H).
     Returns ``(h, cache)``.
@@ -17,10 +17,10 @@ def simple_rnn_cell_forward(x_t, h_prev, W, U, b, activation=activations.tanh):
 
 
 def simple_rnn_cell_backward(dh, cache):
-    """Backward of one step, given :math:`dh = \\partial L/\\partial h_t`:
+    r"""Backward of one step, given :math:`dh = \partial L/\partial h_t`:
 
-    .. math:: da = dh \\odot f'(a),\\ dx_t = da\\,W^\\top,\\ dh_{t-1} = da\\,U^\\top,\\
-              dW = x_t^\\top da,\\ dU = h_{t-1}^\\top da,\\ db = \\textstyle\\sum_n da_n
+    .. math:: da = dh \odot f'(a),\ dx_t = da\,W^\top,\ dh_{t-1} = da\,U^\top,\
+              dW = x_t^\top da,\ dU = h_{t-1}^\top da,\ db = \textstyle\sum_n da_n
 
     Returns ``(dx_t, dh_prev, dW, dU, db)``.
     """
