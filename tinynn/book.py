@@ -68,8 +68,9 @@ def setup(seed: int = 0, dpi: int = 72):
 def show_source(obj):
     """Display the source of a library function, method or class (``inspect.getsource``), highlighted.
 
-    In a notebook it renders as a Python code block; elsewhere it prints. The text is always the code that
-    runs, never a pasted copy.
+    In a notebook the docstring's formulas come first, rendered as math (``:math:`...``` and ``.. math::``
+    become ``$...$`` and ``$$...$$``), then the code as a Python code block; elsewhere it prints the source.
+    The code is always the code that runs, never a pasted copy.
     """
     src = inspect.getsource(obj)
     try:
@@ -77,7 +78,12 @@ def show_source(obj):
         from IPython.display import Markdown, display  # noqa: PLC0415
 
         if get_ipython() is not None:
-            display(Markdown(f"```python\n{src}```"))
+            from tinynn._docmath import docstring_markdown  # noqa: PLC0415
+
+            doc = docstring_markdown(obj.__doc__) if getattr(obj, "__doc__", None) else ""
+            name = getattr(obj, "__qualname__", getattr(obj, "__name__", ""))
+            head = f"**`{name}`**\n\n{doc}\n\n" if doc else ""
+            display(Markdown(f"{head}```python\n{src}```"))
             return None
     except ImportError:
         pass
