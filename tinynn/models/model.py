@@ -33,7 +33,7 @@ from tinynn.autograd import Tensor
 from tinynn.backend import xp
 from tinynn.layers.base import Layer, _call_params
 from tinynn.layers.symbolic import KerasTensor, is_symbolic, symbolic_call
-from tinynn.models import graph, inputs as inputs_module
+from tinynn.models import graph, guard, inputs as inputs_module
 from tinynn.models.saving import SavingMixin
 from tinynn.models.training import Trainer
 
@@ -257,7 +257,7 @@ class Model(SavingMixin, Trainer, Layer):
                 w.grad[...] = 0  # not on any path to the loss (e.g. an unused branch)
         for w in penalties:
             w.grad += w.regularizer.gradient(w.value)
-        self.optimizer.step(trainable)
+        self._rejected = guard.guarded_step(self.optimizer, trainable)  # None: applied
         self._update_metrics(ys, y_preds, sws)
         return total
 

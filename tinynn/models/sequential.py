@@ -24,6 +24,7 @@ from tinynn.layers.base import Layer
 from tinynn.layers.core import InputLayer
 from tinynn.layers.symbolic import KerasTensor, _traced_output_shape, is_symbolic, symbolic_call
 from tinynn.models.inputs import _as_numbers
+from tinynn.models import guard
 from tinynn.models.model import Model
 
 __all__ = ["Sequential"]
@@ -224,7 +225,7 @@ class Sequential(Model):
             self.backward(loss_fn.backward(y, y_pred, sample_weight=sample_weight))
         for w in penalties:
             w.grad += w.regularizer.gradient(w.value)
-        self.optimizer.step(trainable)
+        self._rejected = guard.guarded_step(self.optimizer, trainable)  # None: applied
         for m in self.compiled_metrics:
             m.update_state(y, y_pred, sample_weight=sample_weight)
         return loss

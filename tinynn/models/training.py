@@ -152,14 +152,14 @@ class Trainer:
         epoch = initial_epoch
         try:
             for epoch in range(initial_epoch, epochs):
-                self._last_good_weights = self.get_weights()
                 self._reset_metrics()
                 cbs.on_epoch_begin(epoch)
                 for step, (xs, ys, sws) in enumerate(source.epoch()):
                     if batch_hooks:
                         cbs.on_train_batch_begin(step)
+                    self._rejected = None
                     loss = self._train_batch(xs, ys, sws)
-                    if not math.isfinite(loss):
+                    if not math.isfinite(loss) or self._rejected:
                         self._stop_on_nan(epoch, step, loss)
                         break
                     self._track_losses(loss, len(xs[0]))
@@ -195,14 +195,21 @@ class Trainer:
                 tracker.update(value, n)
 
     def _stop_on_nan(self, epoch, step, loss):
+        """Stop training after a step that was not applied: the weights are the pre-step ones."""
         self.stop_training = True
         self._stop_reason = "nan"
-        if not all(bool(xp.isfinite(w.value).all()) for w in self.weights):
-            self.set_weights(self._last_good_weights)  # an earlier step overflowed: back to the epoch's start
-        msg = (f"fit: the loss became {loss} at epoch {epoch + 1}, batch {step + 1}; training stopped. "
-               "The model keeps the last finite weights (this batch's update was not applied). "
-               "Try a smaller learning rate, clipnorm=1.0, or check the data for huge values.")
-        warnings.warn(msg, RuntimeWarning, stacklevel=3)
+        warnings.warn(f"fit: epoch {epoch + 1}, batch {step + 1}: {self._rejection_text(loss)}; training stopped. "
+                      "The model keeps the weights (and optimizer state) from before this batch, and model.history "
+                      "the completed epochs; fit can continue from here. Try a smaller learning rate, clipnorm=1.0, "
+                      "or check the data for huge values.", RuntimeWarning, stacklevel=3)
+
+    def _rejection_text(self, loss):
+        reason = getattr(self, "_rejected", None)
+        if not math.isfinite(loss):
+            return f"the loss became {loss}, so this batch's update was not applied"
+        if reason == "gradient":
+            return "a gradient became NaN or infinite, so this batch's update was not applied"
+        return "the update made a weight overflow to infinity, so it was undone"
 
     def _callback_list(self, cbs, verbose, **params):
         cbs = list(cbs or [])
@@ -281,7 +288,11 @@ class Trainer:
         self._check_compiled("train_on_batch")
         xs, ys, sws = data_module.one_batch(self, x, y, sample_weight, class_weight, "train_on_batch")
         self._reset_metrics()
+        self._rejected = None
         loss = self._train_batch(xs, ys, sws)
+        if not math.isfinite(loss) or self._rejected:
+            warnings.warn(f"train_on_batch: {self._rejection_text(loss)}; the weights are unchanged.",
+                          RuntimeWarning, stacklevel=2)
         self._track_losses(loss, len(xs[0]))
         return self._batch_result(return_dict)
 
