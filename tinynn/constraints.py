@@ -181,7 +181,7 @@ def get(identifier):
         return deserialize(identifier)
     if isinstance(identifier, type) and issubclass(identifier, Constraint):
         return identifier()
-    if callable(identifier):
+    if callable(identifier) and not isinstance(identifier, type):
         return identifier
     raise ValueError(f"Could not interpret constraint {identifier!r}: expected a name like 'max_norm', "
                      "a Constraint or a function w -> w.")
