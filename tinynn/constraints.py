@@ -26,7 +26,8 @@ import numbers
 from tinynn import backend
 from tinynn.backend import xp
 
-__all__ = ["Constraint", "MaxNorm", "NonNeg", "UnitNorm", "MinMaxNorm", "get", "serialize", "deserialize"]
+__all__ = ["Constraint", "MaxNorm", "NonNeg", "UnitNorm", "MinMaxNorm", "get", "serialize", "deserialize",
+           "apply_constraints"]
 
 
 class Constraint:
@@ -185,3 +186,14 @@ def get(identifier):
         return identifier
     raise ValueError(f"Could not interpret constraint {identifier!r}: expected a name like 'max_norm', "
                      "a Constraint or a function w -> w.")
+
+
+def apply_constraints(variables):
+    r"""What the optimizers do right after each update, as Keras: :math:`w \leftarrow c(w)` for every weight
+    with a ``constraint`` (a name or config given to ``add_weight`` is resolved with :func:`get` on first use)."""
+    for v in variables:
+        c = getattr(v, "constraint", None)
+        if c is not None:
+            if not callable(c):
+                c = v.constraint = get(c)
+            v.assign(c(v))

@@ -27,7 +27,7 @@ from __future__ import annotations
 import math
 import sys
 
-from tinynn import backend
+from tinynn import backend, constraints
 from tinynn import optimizers_schedules as schedules
 from tinynn.backend import xp
 from tinynn.variables import Variable
@@ -176,7 +176,7 @@ class Optimizer:
         packed = self._packed_variable(variables)
         if packed is not None:
             self.apply([packed.grad], [packed])
-            return _apply_constraints(variables)  # per weight, as Keras: w <- constraint(w)
+            return constraints.apply_constraints(variables)  # per weight, as Keras: w <- constraint(w)
         return self.apply([v.grad for v in variables], variables)
 
     def _packed_variable(self, variables):
@@ -234,7 +234,7 @@ class Optimizer:
             self._apply_weight_decay(variables, lr)
         for g, v in zip(grads, variables):
             self.update_step(g, v, lr)
-        _apply_constraints(variables)
+        constraints.apply_constraints(variables)
         self.iterations += 1
 
     def _apply_get_updates(self, grads, variables):
@@ -243,7 +243,7 @@ class Optimizer:
                 v.grad[...] = g
         for param, new_value in self.get_updates(None, variables):
             param.assign(new_value)
-        _apply_constraints(variables)
+        constraints.apply_constraints(variables)
         self.iterations += 1
 
     def _clip_gradients(self, grads):
@@ -300,18 +300,6 @@ def _unregistered(optimizer, variable):
     return (f"{name}: the weight '{getattr(variable, 'name', '?')}' was not registered by {name}.build(variables). "
             f"A custom optimizer's build must call super().build(variables) first: it records every weight, "
             f"so that self._get_variable_index(variable) finds its slots.")
-
-
-def _apply_constraints(variables):
-    """Keras' last step of an update: :math:`w \\leftarrow \\mathrm{constraint}(w)` for each weight that has one."""
-    for v in variables:
-        c = getattr(v, "constraint", None)
-        if c is not None:
-            if not callable(c):  # a name or config given to add_weight(constraint=...)
-                from tinynn import constraints  # noqa: PLC0415 - small module, only needed here
-
-                c = v.constraint = constraints.get(c)
-            v.assign(c(v))
 
 
 def _snake(name):
