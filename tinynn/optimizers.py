@@ -176,7 +176,8 @@ class Optimizer:
         packed = self._packed_variable(variables)
         if packed is not None:
             self.apply([packed.grad], [packed])
-            return constraints.apply_constraints(variables)  # per weight, as Keras: w <- constraint(w)
+            constraints.apply_constraints(variables)  # per weight, as Keras: w <- constraint(w)
+            return None
         return self.apply([v.grad for v in variables], variables)
 
     def _packed_variable(self, variables):
