@@ -69,3 +69,11 @@ def test_read_json_config_from_bytes_and_from_a_file(tmp_path):
     assert read_json_config(np.frombuffer(data, dtype=np.uint8), required=("config",)) == config
     (tmp_path / "a.json").write_bytes(data)
     assert read_json_config(tmp_path / "a.json") == config
+
+
+def test_variables_and_lists_are_saved_as_their_values(tmp_path):
+    from tinynn.variables import Variable
+
+    atomic_savez(tmp_path / "w.npz", {"w0000": Variable(np.ones((2, 2)), dtype="float64"), "w0001": [1, 2]})
+    back = read_npz(tmp_path / "w.npz")
+    assert back["w0000"].tolist() == [[1, 1], [1, 1]] and back["w0001"].tolist() == [1, 2]

@@ -28,6 +28,8 @@ import zlib
 
 import numpy as np  # file I/O only, as the dataset loaders
 
+from tinynn import backend
+
 __all__ = ["FileFormatError", "atomic_write", "atomic_savez", "read_npz", "read_json_config"]
 
 
@@ -114,9 +116,10 @@ def atomic_write(path, write_fn, *, overwrite=True, what="file"):
 
 
 def atomic_savez(path, arrays, overwrite=True, *, what="weights file"):
-    """Save a dict of arrays as an uncompressed ``.npz`` at exactly ``path`` (no suffix added), atomically
-    (see :func:`atomic_write`). Object arrays are refused: they would be stored as pickles."""
-    arrays = {key: np.asarray(value) for key, value in arrays.items()}
+    """Save a dict of arrays (NumPy or CuPy arrays, Variables, lists) as an uncompressed ``.npz`` at exactly
+    ``path`` (no suffix added), atomically (see :func:`atomic_write`). Object arrays are refused: they would
+    be stored as pickles."""
+    arrays = {key: backend.to_cpu(value) for key, value in arrays.items()}  # GPU arrays and Variables too
     for key, value in arrays.items():
         if value.dtype.hasobject:
             raise TypeError(f"cannot save the {what} {os.fspath(path)!r}: the array {key!r} holds Python objects "
