@@ -65,15 +65,12 @@ def _labels_as_int(y):
             raise TypeError(f"to_categorical: y must be integer class labels, got {example!r} "
                             f"({type(example).__name__}) at position {at} (dtype {y.dtype}).{hint}")
     elif kind == "f":
-        finite = xp.isfinite(y)
-        if not bool(finite.all()):
-            raise ValueError(f"to_categorical: labels must be whole numbers, got {y.reshape(-1)[int(xp.argmin(finite.reshape(-1)))]} "
-                             f"at position {int(xp.argmin(finite.reshape(-1)))}.")
-        whole = (y == xp.round(y)).reshape(-1)
+        flat = y.reshape(-1)
+        whole = xp.isfinite(flat) & (flat == xp.round(flat))
         if not bool(whole.all()):
             at = int(xp.argmin(whole))
-            raise ValueError(f"to_categorical: labels must be whole numbers (class indices), got fractional values, "
-                             f"e.g. {float(y.reshape(-1)[at])} at position {at}.")
+            raise ValueError(f"to_categorical: labels must be whole numbers (class indices), got {float(flat[at])} "
+                             f"at position {at}.")
     return y.astype("int64")
 
 

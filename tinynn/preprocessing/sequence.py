@@ -7,6 +7,7 @@
 """
 from __future__ import annotations
 
+import math
 import numbers
 
 import numpy as np
@@ -130,7 +131,7 @@ def _check_int_value(value, target):
         raise ValueError(f"`value` (the padding) must be a number for the integer dtype {target}, got None")
     if isinstance(value, (str, bytes)):
         return  # refused below with Keras' message
-    if not isinstance(value, numbers.Real) or value != value or (value != int(value) if abs(value) != float("inf") else True):
+    if not isinstance(value, numbers.Real) or not math.isfinite(value) or value != int(value):
         raise ValueError(f"`value` (the padding) must be a whole number for the integer dtype {target}, got {value!r}")
     info = np.iinfo(target)
     if not info.min <= value <= info.max:
