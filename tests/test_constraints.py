@@ -162,3 +162,37 @@ def test_add_weight_with_a_constraint_name_in_a_custom_layer():
     model.compile(optimizer="sgd", loss="mse")
     model.fit(X, Y, epochs=2, verbose=0)
     assert model.layers[0].w.numpy().min() >= 0.0
+
+
+@pytest.mark.parametrize("cls", [layers.SimpleRNN, layers.LSTM, layers.GRU])
+def test_recurrent_constraints_hold_after_training(cls):
+    from tinynn.utils import set_random_seed
+
+    set_random_seed(0)
+    rnn = cls(4, kernel_constraint=constraints.MaxNorm(0.2), recurrent_constraint=constraints.UnitNorm(),
+              bias_constraint="non_neg")
+    model = Sequential([layers.Input(shape=(5, 3)), layers.Bidirectional(rnn), layers.Dense(1)])
+    model.compile(optimizer="adam", loss="mse")
+    x = np.random.default_rng(0).normal(size=(16, 5, 3)).astype("float32")
+    model.fit(x, np.random.default_rng(1).normal(size=(16, 1)) * 3, epochs=3, verbose=0)
+    for sub in model.layers[0]._layers:  # the forward and the backward copy
+        assert norms(sub.kernel.numpy(), 0).max() <= 0.2 + 1e-5
+        np.testing.assert_allclose(norms(sub.recurrent_kernel.numpy(), 0), 1.0, rtol=1e-5)
+        assert sub.bias.numpy().min() >= 0.0
+    config = rnn.get_config()
+    assert config["kernel_constraint"] == {"class_name": "MaxNorm", "config": {"max_value": 0.2, "axis": 0}}
+    assert type(constraints.get(config["bias_constraint"])) is constraints.NonNeg
+
+
+def test_an_lstm_model_with_constraints_survives_save_and_load(tmp_path):
+    from tinynn.models import load_model
+
+    model = Sequential([layers.Input(shape=(5, 3)), layers.LSTM(4, kernel_constraint=constraints.MaxNorm(1.5)),
+                        layers.Dense(1, bias_constraint="non_neg")])
+    model.compile(optimizer="adam", loss="mse")
+    model.save(tmp_path / "m.npz")
+    again = load_model(tmp_path / "m.npz")
+    x = np.random.default_rng(0).normal(size=(2, 5, 3)).astype("float32")
+    np.testing.assert_array_equal(again.predict(x, verbose=0), model.predict(x, verbose=0))
+    assert again.layers[0].kernel_constraint.get_config() == {"max_value": 1.5, "axis": 0}
+    assert type(again.layers[1].bias_constraint) is constraints.NonNeg

@@ -157,6 +157,11 @@ def serialize(constraint):
     return {"class_name": type(constraint).__name__, "config": constraint.get_config()}
 
 
+def serialize_or_none(constraint):
+    """For a layer's ``get_config``: :func:`serialize`, or None for no constraint or a plain function."""
+    return serialize(constraint) if isinstance(constraint, Constraint) else None
+
+
 def deserialize(config):
     """The constraint a :func:`serialize` dict describes."""
     if not isinstance(config, dict) or "class_name" not in config:

@@ -82,13 +82,8 @@ class Dense(Layer):
 
     def get_config(self):
         return {**super().get_config(), "units": self.units, "activation": activations.serialize(self.activation),
-                "use_bias": self.use_bias, "kernel_constraint": _serialize_constraint(self.kernel_constraint),
-                "bias_constraint": _serialize_constraint(self.bias_constraint)}
-
-
-def _serialize_constraint(constraint):
-    """A constraint's config for ``get_config`` (None when there is none or it is a plain function)."""
-    return constraints.serialize(constraint) if isinstance(constraint, constraints.Constraint) else None
+                "use_bias": self.use_bias, "kernel_constraint": constraints.serialize_or_none(self.kernel_constraint),
+                "bias_constraint": constraints.serialize_or_none(self.bias_constraint)}
 
 
 class Activation(Layer):

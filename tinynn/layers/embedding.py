@@ -87,6 +87,5 @@ class Embedding(Layer):
         return {**super().get_config(), "input_dim": self.input_dim, "output_dim": self.output_dim,
                 "embeddings_initializer": self.embeddings_initializer.get_config() | {
                     "class_name": type(self.embeddings_initializer).__name__},
-                "embeddings_constraint": constraints.serialize(self.embeddings_constraint)
-                if isinstance(self.embeddings_constraint, constraints.Constraint) else None,
+                "embeddings_constraint": constraints.serialize_or_none(self.embeddings_constraint),
                 "mask_zero": self.mask_zero, "input_length": self.input_length}
