@@ -19,6 +19,7 @@ path and says what is wrong with it. Pickles are never loaded: unpickling can ru
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import stat
@@ -104,7 +105,11 @@ def atomic_write(path, write_fn, *, overwrite=True, what="file"):
             try:
                 write_fn(fh)
                 fh.flush()
-                os.fsync(fh.fileno())
+                try:
+                    os.fsync(fh.fileno())  # on disk before it replaces the old file
+                except OSError as exc:
+                    if exc.errno not in (errno.EINVAL, errno.ENOTSUP):  # a file system without fsync: go on
+                        raise
             except OSError as exc:  # e.g. a full disk: name the requested path, not the temporary file
                 raise type(exc)(exc.errno, f"cannot save the {what} {path!r}: {exc.strerror}") from exc
         os.chmod(tmp, mode)
