@@ -70,3 +70,11 @@ def test_get_rebuilds_an_initializer_from_its_layer_config(name):
 def test_get_names_an_unknown_initializer_class():
     with pytest.raises(ValueError, match="Unknown initializer 'Glorot'"):
         initializers.get({"class_name": "Glorot", "config": {}})
+
+
+def test_get_reads_the_flat_config_an_embedding_stores():
+    from tinynn.layers import Embedding
+
+    layer = Embedding(10, 4, embeddings_initializer=initializers.RandomUniform(-0.2, 0.3))
+    again = Embedding.from_config(layer.get_config())
+    assert again.embeddings_initializer.get_config() == layer.embeddings_initializer.get_config()

@@ -232,5 +232,6 @@ def _from_config(spec):
     cls = classes.get(spec["class_name"]) or _ALIASES.get(str(spec["class_name"]).lower())
     if cls is None:
         raise ValueError(f"Unknown initializer {spec['class_name']!r}. Known classes: {', '.join(sorted(classes))}.")
+    config = spec["config"] if "config" in spec else {k: v for k, v in spec.items() if k != "class_name"}
     accepted = inspect.signature(cls.__init__).parameters  # GlorotUniform(seed) stores VarianceScaling's config
-    return cls(**{k: v for k, v in (spec.get("config") or {}).items() if k in accepted})
+    return cls(**{k: v for k, v in (config or {}).items() if k in accepted})
