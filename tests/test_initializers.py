@@ -56,3 +56,25 @@ def test_seed_makes_initializers_reproducible():
 def test_unknown_initializer():
     with pytest.raises(ValueError, match="Unknown initializer 'glorot'"):
         initializers.get("glorot")
+
+
+@pytest.mark.parametrize("name", ["glorot_uniform", "he_normal", "orthogonal", "random_uniform", "constant", "identity"])
+def test_get_rebuilds_an_initializer_from_its_layer_config(name):
+    from tinynn.layers.recurrent.base import serialize_initializer
+
+    init = initializers.get(name)
+    again = initializers.get(serialize_initializer(init))
+    assert type(again) is type(init) and again.get_config() == init.get_config()
+
+
+def test_get_names_an_unknown_initializer_class():
+    with pytest.raises(ValueError, match="Unknown initializer 'Glorot'"):
+        initializers.get({"class_name": "Glorot", "config": {}})
+
+
+def test_get_reads_the_flat_config_an_embedding_stores():
+    from tinynn.layers import Embedding
+
+    layer = Embedding(10, 4, embeddings_initializer=initializers.RandomUniform(-0.2, 0.3))
+    again = Embedding.from_config(layer.get_config())
+    assert again.embeddings_initializer.get_config() == layer.embeddings_initializer.get_config()

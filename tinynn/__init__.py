@@ -4,16 +4,16 @@
 >>> model = tinynn.Sequential([tinynn.Input(shape=(4,)), tinynn.layers.Dense(2, activation="softmax")])
 >>> model.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"])
 """
-from tinynn import (activations, backend, callbacks, initializers, layers, losses, metrics, models, ops,
+from tinynn import (activations, backend, callbacks, constraints, initializers, layers, losses, metrics, models, ops,
                     optimizers, preprocessing, regularizers, testing, utils)
 from tinynn.layers import Input, Layer
 from tinynn.models import Model, Sequential, load_model
 
 __version__ = "0.1.0"
 
-__all__ = ["activations", "backend", "callbacks", "datasets", "initializers", "layers", "losses", "metrics", "models",
-           "ops", "optimizers", "preprocessing", "regularizers", "testing", "utils", "Input", "Layer", "Model", "Sequential",
-           "load_model", "__version__", "random"]
+__all__ = ["activations", "backend", "callbacks", "constraints", "datasets", "initializers", "layers", "losses", "metrics",
+           "models", "ops", "optimizers", "preprocessing", "regularizers", "testing", "utils", "Input", "Layer", "Model",
+           "Sequential", "load_model", "__version__", "random"]
 
 
 def __getattr__(name):

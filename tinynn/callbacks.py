@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import os
+import string
 import sys
 import warnings
 
@@ -298,6 +299,11 @@ class ModelCheckpoint(_MonitorMixin, Callback):
         super().__init__()
         self._init_monitor(monitor, mode, 0)
         self.filepath, self.verbose, self.save_best_only = os.fspath(filepath), verbose, save_best_only
+        try:
+            list(string.Formatter().parse(self.filepath))
+        except ValueError as exc:
+            raise ValueError(f"ModelCheckpoint: the file path {self.filepath!r} is not a valid format string ({exc}); "
+                             "write a literal brace as {{ or }}.") from None
         self.save_weights_only = save_weights_only
         if save_freq != "epoch" and (isinstance(save_freq, bool) or not isinstance(save_freq, int) or save_freq <= 0):
             raise ValueError(f"ModelCheckpoint: save_freq must be 'epoch' or a positive number of batches, "
@@ -317,12 +323,34 @@ class ModelCheckpoint(_MonitorMixin, Callback):
         if self._batches_seen % self.save_freq == 0:
             self._save(self._epoch, batch, logs or {})
 
+    def on_train_begin(self, logs=None):
+        """Fail at the start of fit, not after an epoch, when the path needs ``val_*`` logs and fit has no
+        validation data (``params['do_validation']``, Keras' name)."""
+        fields = [f for _, f, _, _ in string.Formatter().parse(self.filepath) if f]
+        missing = [f for f in fields if f.startswith("val_")]
+        if self.params.get("do_validation") is False and missing:
+            raise ValueError(f"ModelCheckpoint: the file path {self.filepath!r} uses {{{missing[0]}}}, but fit has no "
+                             "validation data. Pass validation_data= or validation_split= to fit, or remove "
+                             f"{{{missing[0]}}} from the path.")
+
     def on_epoch_end(self, epoch, logs=None):
         if self.save_freq == "epoch":
             self._save(epoch, None, logs or {})
 
     def _save(self, epoch, batch, logs):
-        path = self.filepath.format(epoch=epoch + 1, batch=None if batch is None else batch + 1, **logs)
+        try:
+            path = self.filepath.format(epoch=epoch + 1, batch=None if batch is None else batch + 1, **logs)
+        except IndexError:
+            raise ValueError(f"ModelCheckpoint: the file path {self.filepath!r} has a positional field {{}}; name "
+                             "what it holds, e.g. {epoch:02d} or {val_loss:.2f}.") from None
+        except KeyError as exc:
+            hint = " (pass validation_data= or validation_split= to fit)" if str(exc.args[0]).startswith("val_") else ""
+            raise ValueError(f"ModelCheckpoint: the file path {self.filepath!r} uses {{{exc.args[0]}}}, which is not "
+                             f"in the logs of epoch {epoch + 1}{hint}; available: epoch, batch, "
+                             f"{', '.join(sorted(logs)) or 'nothing else'}.") from None
+        except ValueError as exc:  # e.g. {loss:02d}: a float with an integer format
+            raise ValueError(f"ModelCheckpoint: cannot fill the file path {self.filepath!r} with the logs of epoch "
+                             f"{epoch + 1} ({exc}).") from None
         if self.save_best_only:
             current = self._get_monitor_value(logs)
             if current is None or not self._improved(current, self.best):

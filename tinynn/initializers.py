@@ -17,6 +17,7 @@ True
 """
 from __future__ import annotations
 
+import inspect
 import math
 
 from tinynn import backend
@@ -219,6 +220,18 @@ def get(identifier):
                 f"Unknown initializer {identifier!r}. Known names: {', '.join(sorted(_ALIASES))}."
             )
         return _ALIASES[key]()
+    if isinstance(identifier, dict) and "class_name" in identifier:  # what a layer's get_config holds
+        return _from_config(identifier)
     if callable(identifier):
         return identifier
     raise ValueError(f"Could not interpret initializer {identifier!r}.")
+
+
+def _from_config(spec):
+    classes = {cls.__name__: cls for cls in _ALIASES.values()}
+    cls = classes.get(spec["class_name"]) or _ALIASES.get(str(spec["class_name"]).lower())
+    if cls is None:
+        raise ValueError(f"Unknown initializer {spec['class_name']!r}. Known classes: {', '.join(sorted(classes))}.")
+    config = spec["config"] if "config" in spec else {k: v for k, v in spec.items() if k != "class_name"}
+    accepted = inspect.signature(cls.__init__).parameters  # GlorotUniform(seed) stores VarianceScaling's config
+    return cls(**{k: v for k, v in (config or {}).items() if k in accepted})

@@ -27,7 +27,7 @@ from __future__ import annotations
 import math
 import sys
 
-from tinynn import backend
+from tinynn import backend, constraints
 from tinynn import optimizers_schedules as schedules
 from tinynn.backend import xp
 from tinynn.variables import Variable
@@ -145,7 +145,10 @@ class Optimizer:
         return slot
 
     def _get_variable_index(self, variable):
-        return self._var_index[id(variable)]
+        try:
+            return self._var_index[id(variable)]
+        except KeyError:
+            raise _UnregisteredWeight(_unregistered(self, variable)) from None
 
     @property
     def variables(self):
@@ -172,7 +175,9 @@ class Optimizer:
         variables = list(variables)
         packed = self._packed_variable(variables)
         if packed is not None:
-            return self.apply([packed.grad], [packed])
+            self.apply([packed.grad], [packed])
+            constraints.apply_constraints(variables)  # per weight, as Keras: w <- constraint(w)
+            return None
         return self.apply([v.grad for v in variables], variables)
 
     def _packed_variable(self, variables):
@@ -222,11 +227,15 @@ class Optimizer:
         idx = self._var_index
         if not self.built or any(id(v) not in idx for v in variables):
             self.build(variables)
+            missing = [v for v in variables if id(v) not in idx]
+            if missing:
+                raise RuntimeError(_unregistered(self, missing[0]))
         lr = self.learning_rate
         if self.weight_decay:
             self._apply_weight_decay(variables, lr)
         for g, v in zip(grads, variables):
             self.update_step(g, v, lr)
+        constraints.apply_constraints(variables)
         self.iterations += 1
 
     def _apply_get_updates(self, grads, variables):
@@ -235,6 +244,7 @@ class Optimizer:
                 v.grad[...] = g
         for param, new_value in self.get_updates(None, variables):
             param.assign(new_value)
+        constraints.apply_constraints(variables)
         self.iterations += 1
 
     def _clip_gradients(self, grads):
@@ -279,6 +289,18 @@ class Optimizer:
     def __repr__(self):
         lr = self._learning_rate
         return f"<{type(self).__name__} learning_rate={lr if _is_schedule(lr) else round(lr, 8)} iterations={self.iterations}>"
+
+
+class _UnregisteredWeight(KeyError):
+    def __str__(self):  # a KeyError would print its message in quotes
+        return str(self.args[0])
+
+
+def _unregistered(optimizer, variable):
+    name = type(optimizer).__name__
+    return (f"{name}: the weight '{getattr(variable, 'name', '?')}' was not registered by {name}.build(variables). "
+            f"A custom optimizer's build must call super().build(variables) first: it records every weight, "
+            f"so that self._get_variable_index(variable) finds its slots.")
 
 
 def _snake(name):

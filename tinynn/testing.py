@@ -51,8 +51,9 @@ def numerical_gradient(f, x, h=1e-6):
 class GradcheckResult:
     """The relative error of every gradient a gradcheck compared (``dx`` and each weight)."""
 
-    def __init__(self, errors, analytic, numeric, tol):
+    def __init__(self, errors, analytic, numeric, tol, hints=None):
         self.errors, self.analytic, self.numeric, self.tol = errors, analytic, numeric, tol
+        self.hints = dict(hints or {})  # gradient name -> what the error looks like
 
     @property
     def ok(self):
@@ -74,12 +75,32 @@ class GradcheckResult:
         for name, err in self.errors.items():
             verdict = "ok" if err < self.tol else "WRONG"
             lines.append(f"  {name:<28} rel. error {err:.2e}  {verdict}")
+            if name in self.hints:
+                lines.append(f"    ({self.hints[name]})")
         return "\n".join(lines)
 
 
 def _as_float64(x):
     x = backend.asarray(x)
     return x.astype("float64") if x.dtype.kind == "f" else x
+
+
+def _unique_weights(weights):
+    """The weights, each once (compared by identity: two weights may share a name)."""
+    seen, out = set(), []
+    for w in weights:
+        if id(w) not in seen:
+            seen.add(id(w))
+            out.append(w)
+    return out
+
+
+def _weight_labels(weights):
+    """A distinct label for each weight: its name, or ``name [weight k]`` when names repeat
+    (two ``add_weight`` calls without ``name=`` are both called ``.../variable``)."""
+    names = [w.name for w in weights]
+    return [n if names.count(n) == 1 and n not in ("dx", "dx0", "dx1") else f"{n} [weight {k}]"
+            for k, n in enumerate(names)]
 
 
 def _layer_to_float64(layer, x):
@@ -121,7 +142,7 @@ def gradcheck(layer_or_fn, *inputs, dy=None, h=1e-6, tol=EXPECTED, training=Fals
 
     inputs = [_as_float64(x) for x in inputs]
     rng = xp.random.default_rng(seed)
-    analytic, numeric, errors = {}, {}, {}
+    analytic, numeric, errors, hints = {}, {}, {}, {}
     if isinstance(layer_or_fn, Layer):
         layer = layer_or_fn
         _layer_to_float64(layer, inputs[0])
@@ -134,11 +155,15 @@ def gradcheck(layer_or_fn, *inputs, dy=None, h=1e-6, tol=EXPECTED, training=Fals
         y = forward()
         g = rng.standard_normal(size=y.shape) if dy is None else _as_float64(dy)
         g_copy = g.copy()
+        weights = _unique_weights(layer.trainable_weights)
+        stale = [rng.standard_normal(size=w.grad.shape) for w in weights]
+        for w, junk in zip(weights, stale):
+            w.grad[...] = junk  # backward must overwrite .grad: adding onto stale values is caught
         dx = layer.backward(g)
         if not bool((g == g_copy).all()):
             raise AssertionError(f"Layer '{layer.name}'.backward modified its argument dy in place.")
         dxs = dx if isinstance(dx, (tuple, list)) else [dx]
-        grads = {w.name: w.grad.copy() for w in layer.trainable_weights}
+        grads = [w.grad.copy() for w in weights]
 
         def s():
             return float((forward() * g).sum())
@@ -149,9 +174,11 @@ def gradcheck(layer_or_fn, *inputs, dy=None, h=1e-6, tol=EXPECTED, training=Fals
             name = "dx" if len(inputs) == 1 else f"dx{i}"
             analytic[name] = dxs[i]
             numeric[name] = numerical_gradient(s, x, h)
-        for w in layer.trainable_weights:
-            analytic[w.name] = grads[w.name]
-            numeric[w.name] = numerical_gradient(s, w.value, h)
+        for label, w, grad, junk in zip(_weight_labels(weights), weights, grads, stale):
+            analytic[label] = grad
+            numeric[label] = numerical_gradient(s, w.value, h)
+            if rel_error(grad, numeric[label]) >= tol and rel_error(grad - junk, numeric[label]) < tol:
+                hints[label] = "backward added to .grad instead of overwriting it (use grad[...] = ... or out=)"
     else:
         fn = layer_or_fn
         y = fn(*inputs)
@@ -169,11 +196,14 @@ def gradcheck(layer_or_fn, *inputs, dy=None, h=1e-6, tol=EXPECTED, training=Fals
             name = "dx" if len(inputs) == 1 else f"dx{i}"
             analytic[name] = grads[i]
             numeric[name] = numerical_gradient(lambda: float((fn(*inputs) * g).sum()), x, h)
+    if not analytic:
+        what = f"layer '{layer_or_fn.name}' has no trainable weights" if isinstance(layer_or_fn, Layer) else "nothing"
+        raise ValueError(f"gradcheck: nothing to compare: no input is a float array and {what}.")
     for name in analytic:
         if analytic[name] is None:
             raise AssertionError(f"gradcheck: the backward returned no gradient for {name}.")
         errors[name] = rel_error(analytic[name], numeric[name])
-    result = GradcheckResult(errors, analytic, numeric, tol)
+    result = GradcheckResult(errors, analytic, numeric, tol, hints)
     if raise_on_failure and not result.ok:
         raise AssertionError(repr(result))
     return result

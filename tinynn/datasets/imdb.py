@@ -100,7 +100,8 @@ def load_data(num_words=None, skip_top=0, maxlen=None, seed=113, start_char=1, o
     Raises:
         DatasetNotFoundError: Neither form is available offline (the message lists the files).
         DatasetFileError: A file is corrupt (wrong hash, unreadable archive).
-        ValueError: A bad ``source``, or ``maxlen`` removes every review of a split.
+        ValueError: A bad ``source``, a count argument (``num_words``, ``skip_top``, ``maxlen``, ...) that is
+            not a non-negative integer, or ``maxlen`` removes every review of a split.
 
     Example:
         >>> (x_train, y_train), (x_test, y_test) = load_data(num_words=10000)   # doctest: +SKIP
@@ -108,6 +109,8 @@ def load_data(num_words=None, skip_top=0, maxlen=None, seed=113, start_char=1, o
     """
     if source not in _SOURCES:
         raise ValueError(f"source must be one of {_SOURCES}, got {source!r}")
+    _check_counts(num_words=num_words, skip_top=skip_top, maxlen=maxlen, seed=seed, start_char=start_char,
+                  oov_char=oov_char, index_from=index_from)
     kind, file_path, note = _resolve(source, path)
     if kind == "keras":
         train, test = _read_keras_npz(file_path)
@@ -124,6 +127,23 @@ def load_data(num_words=None, skip_top=0, maxlen=None, seed=113, start_char=1, o
                              maxlen=maxlen, seed=seed, start_char=start_char, oov_char=oov_char,
                              index_from=index_from)
     return Loaded(parts, source=f"imdb: {note}")
+
+
+_MAY_BE_NONE = ("num_words", "maxlen", "start_char", "oov_char", "index_from")
+
+
+def _check_counts(**args):
+    """Every count argument of load_data is a non-negative integer (some may be None), before any file is read."""
+    for name, value in args.items():
+        if value is None and name in _MAY_BE_NONE:
+            continue
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
+            allowed = "None or " if name in _MAY_BE_NONE else ""
+            raise ValueError(f"imdb.load_data: {name} must be {allowed}a non-negative integer, got {value!r}"
+                             + (f" ({type(value).__name__})" if not isinstance(value, (int, np.integer)) else "")
+                             + (". num_words=10000 keeps the 10,000 most frequent words." if name == "num_words" else "."))
+    if args["seed"] >= 2**32:
+        raise ValueError(f"imdb.load_data: seed must be below 2**32, got {args['seed']!r}.")
 
 
 def _resolve(source, path):

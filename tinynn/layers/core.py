@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import math
 
-from tinynn import activations, backend, initializers, regularizers
+from tinynn import activations, backend, constraints, initializers, regularizers
 from tinynn.backend import xp
 from tinynn.layers.base import InputSpec, Layer, shape_str
 
@@ -28,6 +28,8 @@ class Dense(Layer):
         self.bias_initializer = initializers.get(bias_initializer)
         self.kernel_regularizer = regularizers.get(kernel_regularizer)
         self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.kernel_constraint = constraints.get(kernel_constraint)  # applied by the optimizer after each update
+        self.bias_constraint = constraints.get(bias_constraint)
         self.compute_input_gradient = True
 
     def build(self, input_shape):
@@ -35,9 +37,9 @@ class Dense(Layer):
         if d_in is None:
             raise ValueError(f"Dense '{self.name}': the last axis of the input must be known, got {shape_str(input_shape)}.")
         self.kernel = self.add_weight((d_in, self.units), self.kernel_initializer, name="kernel",
-                                      regularizer=self.kernel_regularizer)
-        self.bias = self.add_weight((self.units,), self.bias_initializer, name="bias",
-                                    regularizer=self.bias_regularizer) if self.use_bias else None
+                                      regularizer=self.kernel_regularizer, constraint=self.kernel_constraint)
+        self.bias = self.add_weight((self.units,), self.bias_initializer, name="bias", regularizer=self.bias_regularizer,
+                                    constraint=self.bias_constraint) if self.use_bias else None
         self.input_spec = InputSpec(min_ndim=2, axes={-1: d_in})
 
     def call(self, x, training=False):
@@ -80,7 +82,8 @@ class Dense(Layer):
 
     def get_config(self):
         return {**super().get_config(), "units": self.units, "activation": activations.serialize(self.activation),
-                "use_bias": self.use_bias}
+                "use_bias": self.use_bias, "kernel_constraint": constraints.serialize_or_none(self.kernel_constraint),
+                "bias_constraint": constraints.serialize_or_none(self.bias_constraint)}
 
 
 class Activation(Layer):

@@ -1,7 +1,7 @@
 """Embedding: turns integer token ids into dense vectors by looking up rows of a weight matrix."""
 from __future__ import annotations
 
-from tinynn import initializers, regularizers
+from tinynn import constraints, initializers, regularizers
 from tinynn.backend import xp
 from tinynn.layers.base import InputSpec, Layer, shape_str
 
@@ -37,7 +37,7 @@ class Embedding(Layer):
     integer_input = True  # token ids stay integers through fit/predict (a float32 id above 2**24 would be rounded)
 
     def __init__(self, input_dim, output_dim, embeddings_initializer="uniform", embeddings_regularizer=None,
-                 mask_zero=False, input_length=None, **kwargs):
+                 embeddings_constraint=None, mask_zero=False, input_length=None, **kwargs):
         if input_length is not None and "input_shape" not in kwargs and "batch_input_shape" not in kwargs:
             kwargs["input_shape"] = (input_length,)
         super().__init__(**kwargs)
@@ -47,13 +47,15 @@ class Embedding(Layer):
         self.input_dim, self.output_dim = input_dim, output_dim
         self.embeddings_initializer = initializers.get(embeddings_initializer)
         self.embeddings_regularizer = regularizers.get(embeddings_regularizer)
+        self.embeddings_constraint = constraints.get(embeddings_constraint)  # applied after each update
         self.mask_zero, self.input_length = bool(mask_zero), input_length
         self.supports_masking = self.mask_zero
         self.compute_input_gradient = False  # integer inputs have no gradient
 
     def build(self, input_shape):
         self.embeddings = self.add_weight((self.input_dim, self.output_dim), self.embeddings_initializer,
-                                          name="embeddings", regularizer=self.embeddings_regularizer)
+                                          name="embeddings", regularizer=self.embeddings_regularizer,
+                                          constraint=self.embeddings_constraint)
         self.input_spec = InputSpec(min_ndim=1)
 
     def call(self, x, training=False):
@@ -87,4 +89,5 @@ class Embedding(Layer):
         return {**super().get_config(), "input_dim": self.input_dim, "output_dim": self.output_dim,
                 "embeddings_initializer": self.embeddings_initializer.get_config() | {
                     "class_name": type(self.embeddings_initializer).__name__},
+                "embeddings_constraint": constraints.serialize_or_none(self.embeddings_constraint),
                 "mask_zero": self.mask_zero, "input_length": self.input_length}

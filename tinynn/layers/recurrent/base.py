@@ -21,7 +21,7 @@ Internally the loop runs time-major: (T, N, D), so each step's slice is contiguo
 """
 from __future__ import annotations
 
-from tinynn import activations, backend, initializers
+from tinynn import activations, backend, constraints, initializers
 from tinynn.backend import xp
 from tinynn.layers.base import InputSpec, Layer, shape_str
 
@@ -47,7 +47,8 @@ class BaseRNN(Layer):
     def __init__(self, units, activation="tanh", recurrent_activation="sigmoid", use_bias=True,
                  kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal", bias_initializer="zeros",
                  dropout=0.0, recurrent_dropout=0.0, return_sequences=False, return_state=False,
-                 go_backwards=False, stateful=False, unroll=False, zero_output_for_mask=False, seed=None, **kwargs):
+                 go_backwards=False, stateful=False, unroll=False, zero_output_for_mask=False, seed=None,
+                 kernel_constraint=None, recurrent_constraint=None, bias_constraint=None, **kwargs):
         super().__init__(**kwargs)
         kind = type(self).__name__
         if not isinstance(units, int) or isinstance(units, bool) or units <= 0:
@@ -69,6 +70,9 @@ class BaseRNN(Layer):
         self.kernel_initializer = initializers.get(kernel_initializer)
         self.recurrent_initializer = initializers.get(recurrent_initializer)
         self.bias_initializer = initializers.get(bias_initializer)
+        self.kernel_constraint = constraints.get(kernel_constraint)  # applied by the optimizer after each update
+        self.recurrent_constraint = constraints.get(recurrent_constraint)
+        self.bias_constraint = constraints.get(bias_constraint)
         self.dropout, self.recurrent_dropout = float(dropout), float(recurrent_dropout)
         self.return_sequences, self.return_state = bool(return_sequences), bool(return_state)
         self.go_backwards, self.stateful, self.unroll = bool(go_backwards), stateful, unroll
@@ -84,9 +88,10 @@ class BaseRNN(Layer):
             raise ValueError(f"{type(self).__name__} '{self.name}': expected an input of shape (batch, timesteps, "
                              f"features) with known features, got {shape_str(input_shape)}.")
         d, k = input_shape[-1], self.n_gates * self.units
-        self.kernel = self.add_weight((d, k), self.kernel_initializer, name="kernel")
-        self.recurrent_kernel = self.add_weight((self.units, k), self.recurrent_initializer, name="recurrent_kernel")
-        self.bias = self.add_weight(self._bias_shape(), self._bias_init(), name="bias")
+        self.kernel = self.add_weight((d, k), self.kernel_initializer, name="kernel", constraint=self.kernel_constraint)
+        self.recurrent_kernel = self.add_weight((self.units, k), self.recurrent_initializer, name="recurrent_kernel",
+                                                constraint=self.recurrent_constraint)
+        self.bias = self.add_weight(self._bias_shape(), self._bias_init(), name="bias", constraint=self.bias_constraint)
         for w in (self.kernel, self.recurrent_kernel, self.bias):
             if not w.value.flags.c_contiguous:  # 'orthogonal' can return a transposed view
                 w.value = xp.ascontiguousarray(w.value)
@@ -235,4 +240,7 @@ class BaseRNN(Layer):
                 "dropout": self.dropout, "recurrent_dropout": self.recurrent_dropout,
                 "return_sequences": self.return_sequences, "return_state": self.return_state,
                 "go_backwards": self.go_backwards, "stateful": self.stateful, "unroll": self.unroll,
+                "kernel_constraint": constraints.serialize_or_none(self.kernel_constraint),
+                "recurrent_constraint": constraints.serialize_or_none(self.recurrent_constraint),
+                "bias_constraint": constraints.serialize_or_none(self.bias_constraint),
                 "seed": self.seed}

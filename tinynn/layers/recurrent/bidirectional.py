@@ -136,8 +136,10 @@ class Bidirectional(Layer):
 
 
 def _plain_initializers(layer, cfg):
-    """The layer's own initializer objects instead of their serialized dicts (so from_config can use them)."""
-    for key in ("kernel_initializer", "recurrent_initializer", "bias_initializer"):
+    """The layer's own initializer (and constraint) objects instead of their serialized dicts (so from_config
+    can use them, and a plain-function constraint is kept)."""
+    for key in ("kernel_initializer", "recurrent_initializer", "bias_initializer", "kernel_constraint",
+                "recurrent_constraint", "bias_constraint"):
         if key in cfg:
             cfg[key] = getattr(layer, key)
     for key in ("batch_input_shape", "dtype", "trainable"):
