@@ -316,12 +316,12 @@ def test_atomic_save_keeps_the_old_file_when_writing_fails(tmp_path, monkeypatch
     path = tmp_path / "w.npz"
     model.save_weights(path)
     before = path.read_bytes()
-    import tinynn.models.saving as models_module
+    import tinynn.files as files_module
 
     def boom(*args, **kwargs):
         raise OSError("disk full")
 
-    monkeypatch.setattr(models_module._np, "savez", boom)
+    monkeypatch.setattr(files_module.np, "savez", boom)
     with pytest.raises(OSError, match="disk full"):
         model.save_weights(path)
     assert path.read_bytes() == before and len(list(tmp_path.iterdir())) == 1

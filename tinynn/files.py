@@ -111,7 +111,8 @@ def atomic_write(path, write_fn, *, overwrite=True, what="file"):
                     if exc.errno not in (errno.EINVAL, errno.ENOTSUP):  # a file system without fsync: go on
                         raise
             except OSError as exc:  # e.g. a full disk: name the requested path, not the temporary file
-                raise type(exc)(exc.errno, f"cannot save the {what} {path!r}: {exc.strerror}") from exc
+                reason = exc.strerror or str(exc)
+                raise type(exc)(exc.errno, f"cannot save the {what} {path!r}: {reason}") from exc
         os.chmod(tmp, mode)
         os.replace(tmp, target)
     except BaseException:

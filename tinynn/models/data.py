@@ -110,7 +110,7 @@ class IterSource:
 
 
 def _is_iterable_source(x):
-    if x is None or hasattr(x, "shape") or isinstance(x, (list, tuple, dict)):
+    if x is None or hasattr(x, "shape") or isinstance(x, (list, tuple, dict, str, bytes)):
         return False
     return hasattr(x, "__next__") or hasattr(x, "__iter__") or (hasattr(x, "__getitem__") and hasattr(x, "__len__"))
 

@@ -13,12 +13,10 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
-import zipfile
 
-import numpy as _np  # only for the .npz file format, never for math
+import numpy as _np  # only to store the JSON text and the weight names as arrays in the .npz file
 
-from tinynn import backend, losses, optimizers
+from tinynn import backend, files, losses, optimizers
 from tinynn.layers.base import shape_str
 
 
@@ -29,14 +27,14 @@ class SavingMixin:
         """Save the weights (no pickle), atomically: a crash never leaves half a file."""
         if not self.built:
             raise ValueError(f"save_weights: model '{self.name}' is not built, so it has no weights yet.")
-        atomic_savez(filepath, _weight_arrays(self.weights), overwrite)
+        files.atomic_savez(filepath, _weight_arrays(self.weights), overwrite, what="weights file")
 
     def load_weights(self, filepath):
         """Load weights saved by :meth:`save_weights` or :meth:`save`; a different architecture is a clear error."""
-        with open_archive(filepath) as f:
-            keys = sorted(k for k in f.files if k.startswith("w"))
-            values = [f[k] for k in keys]
-            names = list(f["__names__"]) if "__names__" in f.files else ["?"] * len(values)
+        f = files.read_npz(filepath, "weights file")
+        keys = sorted(k for k in f if k.startswith("w"))
+        values = [f[k] for k in keys]
+        names = list(f["__names__"]) if "__names__" in f else ["?"] * len(values)
         if not self.built:
             raise ValueError(f"load_weights: build model '{self.name}' first (give input_shape= or call it on data).")
         ws = self.weights
@@ -59,7 +57,7 @@ class SavingMixin:
                 arrays[f"o{i:04d}"] = v.numpy()
             config["optimizer_iterations"] = int(self.optimizer.iterations)
         arrays["__config__"] = _np.frombuffer(json.dumps(config).encode("utf-8"), dtype=_np.uint8)
-        atomic_savez(filepath, arrays, overwrite)
+        files.atomic_savez(filepath, arrays, overwrite, what="model file")
 
     def _compile_config(self):
         if self.optimizer is None:
@@ -150,17 +148,6 @@ def layer_class(class_name, custom_objects=None):
     return cls
 
 
-def open_archive(filepath):
-    """Open a tinynn ``.npz`` archive without pickle; a missing or damaged file is one clear error."""
-    path = os.fspath(filepath)
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"No such file: {path!r}.")
-    try:
-        return _np.load(path, allow_pickle=False)
-    except (zipfile.BadZipFile, ValueError, OSError, EOFError) as e:
-        raise ValueError(f"{path!r} is not a tinynn model or weights file (or it is damaged): {e}") from None
-
-
 def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):  # noqa: A002 - Keras' name
     """Re-create a model saved with ``model.save(path)``: same architecture, weights, compile settings and
     optimizer state (so ``fit`` continues where it stopped)."""
@@ -168,16 +155,14 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):  # 
     from tinynn.models.sequential import Sequential  # noqa: PLC0415
 
     path = os.fspath(filepath)
-    with open_archive(path) as f:
-        if "__config__" not in f.files:
-            raise ValueError(f"load_model: {path!r} holds only weights (save_weights); build the model in code and "
-                             "call model.load_weights(path).")
-        try:
-            config = json.loads(f["__config__"].tobytes().decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as e:
-            raise ValueError(f"load_model: the architecture stored in {path!r} is damaged: {e}") from None
-        values = [f[k] for k in sorted(k for k in f.files if k.startswith("w"))]
-        slots = [f[k] for k in sorted(k for k in f.files if k.startswith("o"))]
+    f = files.read_npz(path, "model file")
+    if "__config__" not in f:
+        raise ValueError(f"load_model: {path!r} holds only weights (save_weights); build the model in code and "
+                         "call model.load_weights(path).")
+    config = files.read_json_config(f["__config__"], where=f"the model file {path!r}, entry '__config__'",
+                                    required=("config",))
+    values = [f[k] for k in sorted(k for k in f if k.startswith("w"))]
+    slots = [f[k] for k in sorted(k for k in f if k.startswith("o"))]
     class_name = config.get("class_name", "Sequential")
     arch = config["config"]
     if class_name == "Sequential":
@@ -248,27 +233,3 @@ def _restore_optimizer(model, opt, slots, iterations):
 
         warnings.warn("load_model: the saved optimizer state does not fit this optimizer; it starts afresh.",
                       stacklevel=3)
-
-
-def atomic_savez(filepath, arrays, overwrite):
-    """Write ``arrays`` to ``filepath`` as ``.npz``, atomically; errors name the requested path."""
-    path = os.fspath(filepath)
-    if not overwrite and os.path.exists(path):
-        raise FileExistsError(f"{path!r} exists and overwrite=False.")
-    directory = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(directory):
-        raise FileNotFoundError(f"Cannot save to {path!r}: the folder {directory!r} does not exist.")
-    if os.path.exists(path) and not os.access(path, os.W_OK):
-        raise PermissionError(f"Cannot save to {path!r}: the file is read-only.")
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".npz", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            _np.savez(fh, **arrays)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
