@@ -84,6 +84,16 @@ def get(identifier):
         if identifier.lower() not in names:
             raise ValueError(f"Unknown regularizer {identifier!r}; expected one of {sorted(names)}.")
         return names[identifier.lower()]()
+    if isinstance(identifier, dict) and "class_name" in identifier:
+        classes = {"L1": L1, "L2": L2, "L1L2": L1L2}
+        if identifier["class_name"] not in classes:
+            raise ValueError(f"Unknown regularizer class {identifier['class_name']!r}; expected one of {sorted(classes)}.")
+        return classes[identifier["class_name"]](**identifier.get("config", {}))
     if callable(identifier):
         return identifier
     raise ValueError(f"Could not interpret regularizer {identifier!r}.")
+
+
+def serialize(regularizer):
+    """``{'class_name': ..., 'config': ...}`` for a built-in regularizer (what ``get`` reads back)."""
+    return {"class_name": type(regularizer).__name__, "config": regularizer.get_config()}

@@ -223,6 +223,21 @@ class Layer:
         """
         self.__dict__.setdefault("_added_losses", []).append(value)
 
+    def _add_activity_loss(self, y):
+        r"""Keras' activity regularization: add :math:`R(y)/N` for this call's output ``y`` (N samples). Its
+        gradient :math:`\partial R/\partial y / N` is added to ``dy`` before this layer's backward
+        (:meth:`activity_gradient`)."""
+        self._activity_output = y
+        self.add_loss(self.activity_regularizer(y) / y.shape[0])
+
+    def activity_gradient(self, dy, y=None):
+        r""":math:`dy + \partial (R(y)/N)/\partial y` when the layer has an ``activity_regularizer``, else ``dy``."""
+        reg = self.__dict__.get("activity_regularizer")
+        if reg is None:
+            return dy
+        y = self._activity_output if y is None else y
+        return dy + reg.gradient(y) * (1.0 / y.shape[0])
+
     def _clear_losses(self):
         for layer in [self, *self._all_sublayers()]:
             if layer.__dict__.get("_added_losses"):
@@ -333,7 +348,12 @@ class Layer:
         elif recording:
             y = node.layer_node(self, x, call_kwargs)
         else:
-            return self.call(x, **call_kwargs)
+            y = self.call(x, **call_kwargs)
+            if self.__dict__.get("activity_regularizer") is not None:
+                self._add_activity_loss(y)
+            return y
+        if self.__dict__.get("activity_regularizer") is not None:
+            self._add_activity_loss(y.value if isinstance(y, Tensor) else y)
         if recording and isinstance(y, Tensor) and not many and (mask is not None or self.supports_masking):
             y._keras_mask = self.compute_mask(x.value if isinstance(x, Tensor) else x, mask)
         return y

@@ -27,6 +27,10 @@ class Dense(Layer):
         self.kernel_initializer = initializers.get(kernel_initializer)
         self.bias_initializer = initializers.get(bias_initializer)
         self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.activity_regularizer = regularizers.get(activity_regularizer)
+        if self.activity_regularizer is not None and not hasattr(self.activity_regularizer, "gradient"):
+            raise NotImplementedError(f"Dense '{self.name}': activity_regularizer must be a tinynn regularizer "
+                                      "(L1, L2, L1L2: they know their gradient), not a plain function.")
         self.bias_regularizer = regularizers.get(bias_regularizer)
         self.kernel_constraint = constraints.get(kernel_constraint)  # applied by the optimizer after each update
         self.bias_constraint = constraints.get(bias_constraint)
@@ -83,7 +87,9 @@ class Dense(Layer):
     def get_config(self):
         return {**super().get_config(), "units": self.units, "activation": activations.serialize(self.activation),
                 "use_bias": self.use_bias, "kernel_constraint": constraints.serialize_or_none(self.kernel_constraint),
-                "bias_constraint": constraints.serialize_or_none(self.bias_constraint)}
+                "bias_constraint": constraints.serialize_or_none(self.bias_constraint),
+                "activity_regularizer": regularizers.serialize(self.activity_regularizer)
+                if self.activity_regularizer is not None else None}
 
 
 class Activation(Layer):

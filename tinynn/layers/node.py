@@ -52,8 +52,10 @@ def layer_node(layer, inputs, call_kwargs):
             layer.compute_input_gradient = any(needs)
         if from_logits:  # the loss handed dL/dz for the pre-activation z (fused softmax/sigmoid + cross-entropy)
             dx = layer.backward_from_logits(dys[0])
+        elif many_out:
+            dx = layer.backward(dys)
         else:
-            dx = layer.backward(dys if many_out else dys[0])
+            dx = layer.backward(layer.activity_gradient(dys[0], ys[0]))
         result["dx"] = dx if many_in else [dx]
 
     def take(i):

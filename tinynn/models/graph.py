@@ -137,7 +137,8 @@ class Graph:
 
         t = self.outputs[k]
         layer = t.node.layer
-        if len(t.node.output_tensors) != 1 or not hasattr(layer, "backward_from_logits"):
+        if len(t.node.output_tensors) != 1 or not hasattr(layer, "backward_from_logits") or \
+                layer.__dict__.get("activity_regularizer") is not None:
             return False
         if getattr(layer, "activation", None) is not activations.get(activation_name):
             return False

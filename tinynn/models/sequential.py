@@ -195,7 +195,7 @@ class Sequential(Model):
         for layer in reversed(layers):
             if dy is None:
                 break
-            dy = layer.backward(dy)
+            dy = layer.backward(layer.activity_gradient(dy))
         return dy
 
     def _resolve_fused(self):
@@ -203,7 +203,7 @@ class Sequential(Model):
         fn = self._loss_fns[0]
         fused = getattr(fn, "fused_activation", None)
         self._fused = [bool(fused) and getattr(last, "activation", None) is activations.get(fused) and
-                       hasattr(last, "backward_from_logits")]
+                       hasattr(last, "backward_from_logits") and last.__dict__.get("activity_regularizer") is None]
 
     # --- one step -------------------------------------------------------------------------
     def train_step(self, x, y, sample_weight=None):
@@ -212,9 +212,13 @@ class Sequential(Model):
         Returns the batch loss (a float, regularisation included). Metrics are updated in place.
         """
         loss_fn = self._loss_fns[0]
+        trainable, penalties, activity = self._step_weights()
+        if activity:
+            self._clear_losses()
         y_pred = self(x, training=True)
         loss = loss_fn(y, y_pred) if sample_weight is None else loss_fn(y, y_pred, sample_weight=sample_weight)
-        trainable, penalties = self._step_weights()
+        if activity:
+            loss += sum(float(v) for layer in activity for v in layer._added_losses)
         if penalties:
             loss += sum(float(w.regularizer(w.value)) for w in penalties)
         if not math.isfinite(loss):
@@ -237,8 +241,9 @@ class Sequential(Model):
         cached = self.__dict__.get("_step_weights_cache")
         if cached is None or cached[0] != key:
             penalties = [w for w in self._all_weights() if w.regularizer is not None]
-            cached = self._step_weights_cache = (key, self.trainable_weights, penalties)
-        return cached[1], cached[2]
+            activity = [layer for layer in self._layers if layer.__dict__.get("activity_regularizer") is not None]
+            cached = self._step_weights_cache = (key, self.trainable_weights, penalties, activity)
+        return cached[1], cached[2], cached[3]
 
     def test_step(self, x, y, sample_weight=None):
         loss_fn = self._loss_fns[0]
