@@ -157,11 +157,6 @@ class _LoadAll(_MemmapDataset):
         super().__init__(xp.asarray(x), xp.asarray(y), batch_size, **kwargs)
 
 
-class _SliceAll(_MemmapDataset):
-    def __init__(self, x, y, batch_size=32, **kwargs):
-        super().__init__(x[:], y[:], batch_size, **kwargs)
-
-
 class _LoadPerBatch(_MemmapDataset):
     def __getitem__(self, i):
         rows = slice(i * self.batch_size, (i + 1) * self.batch_size)
@@ -227,7 +222,6 @@ check_memmap_dataset = _DatasetChecker(
                 "__len__ rounds down: with N rows and batch size b there are ⌈N/b⌉ batches (math.ceil(N / b)); "
                 "N // b drops the last, partial batch, so those samples are never trained on."),
         Mistake("load_all", _dataset_runner(_LoadAll), _read_hint),
-        Mistake("slice_all", _dataset_runner(_SliceAll), _read_hint),
         Mistake("load_per_batch", _dataset_runner(_LoadPerBatch), _read_hint),
         Mistake("off_by_one", _dataset_runner(_OffByOne),
                 "each batch is one row short: a slice end is excluded, so batch i is rows "
