@@ -157,3 +157,15 @@ def test_dataset_slicing_all_rows_in_init_gets_the_whole_file_hint():
 
     r = ch08.check_memmap_dataset(SliceAll, verbose=False)
     assert not r.passed and "whole file" in r.hint
+
+
+def test_a_failure_shows_the_small_failing_case_with_expected_and_received_values(capsys):
+    r = ch08.check_memmap_dataset(ch08._FloorLen)
+    out = capsys.readouterr().out
+    assert "the failing case: x = [[0.] [1.] [2.] [3.] [4.]], y = [0 1 2 3 4], batch_size = 2" in r.example
+    assert "len(dataset): expected 3" in r.example and "received 2" in r.example and r.example in out
+    r = ch08.check_concat_backward(lambda dy, sizes: np.split(dy, sizes[:-1], axis=-1), verbose=False)
+    assert "sizes = [2, 1, 3]" in r.example and "an empty array of shape (1, 1, 0)" in r.example
+    r = ch08.check_fork_backward(lambda W1, W2, dy1, dy2: (dy1 @ W1).T, verbose=False)
+    assert r.mistake == "exception" and "received: ValueError" in r.example
+    assert ch08.check_fork_backward(ch08.check_fork_backward.reference, verbose=False).example is None

@@ -7,13 +7,79 @@ file, a ``__len__`` that rounds down or a wrong slice each get their own hint.
 """
 from __future__ import annotations
 
+import copy
 import math
 
+from tinynn import backend
 from tinynn.backend import xp
-from tinynn.exercises._checker import Checker, Mistake, collect
+from tinynn.exercises._checker import Checker, Mistake, _quiet, collect
 from tinynn.pydataset import PyDataset
 
-__all__ = ["check_concat_backward", "check_fork_backward", "check_memmap_dataset", "RowCounter", "CHECKERS"]
+__all__ = ["check_concat_backward", "check_fork_backward", "check_memmap_dataset", "RowCounter", "ShowingChecker",
+           "CHECKERS"]
+
+
+class ShowingChecker(Checker):
+    """A :class:`Checker` that, when a check fails, also prints the failing case: its arguments, and the expected
+    and received values of every output that differs (``result.example``). Accepts a class when ``wrap`` is
+    given (``wrap(cls)`` makes the function of arrays that is compared)."""
+
+    def __init__(self, *args, wrap=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.wrap = wrap
+
+    def __call__(self, fn, n_tests=None, seed=0, verbose=True, raise_on_failure=False):
+        if isinstance(fn, type) and self.wrap is not None:
+            fn = self.wrap(fn)
+        result = super().__call__(fn, n_tests=n_tests, seed=seed, verbose=False)
+        result.example = None
+        if not result.passed and result.case is not None:
+            result.example = self.example(fn, result.case, seed)
+        if verbose:
+            print(result.message + (f"\n{result.example}" if result.example else ""))
+        if raise_on_failure and not result.passed:
+            raise AssertionError(result.message)
+        return result
+
+    def example(self, fn, index, seed=0):
+        """The failing case ``index`` as text: the arguments, then expected vs received (differing outputs)."""
+        rng = xp.random.default_rng(seed)
+        case = [self.make_case(rng, i) for i in range(index + 1)][index]
+        lines = ["  the failing case: " + ", ".join(f"{k} = {_fmt(v)}" for k, v in case.items())]
+        expected = self.reference(*copy.deepcopy(case).values())
+        try:
+            with _quiet():
+                got = fn(*copy.deepcopy(case).values())
+        except Exception as err:  # noqa: BLE001 - the learner's code
+            return "\n".join(lines + [f"  expected: {_fmt(expected)}", f"  received: {type(err).__name__}: {err}"])
+        if isinstance(expected, tuple) and isinstance(got, (tuple, list)) and len(got) == len(expected):
+            names = self.outputs or tuple(f"output {k}" for k in range(len(expected)))
+            for name, e, g in zip(names, expected, got):
+                if self._compare(g, e) is not None:
+                    lines += [f"  {name}: expected {_fmt(e)}", f"  {' ' * len(name)}  received {_fmt(g)}"]
+        else:
+            lines += [f"  expected: {_fmt(expected)}", f"  received: {_fmt(got)}"]
+        return "\n".join(lines)
+
+
+def _fmt(v):
+    """A short text for a value: small arrays in full, larger ones as their shape and a few entries."""
+    if isinstance(v, (list, tuple)):
+        inner = ", ".join(_fmt(x) for x in v)
+        return f"[{inner}]" if isinstance(v, list) else f"({inner})"
+    if hasattr(v, "shape") and getattr(v, "ndim", 0) > 0:
+        a = backend.to_cpu(xp.asarray(v))
+        if a.size == 0:
+            return f"an empty array of shape {tuple(a.shape)}"
+        text = _np_text(a)
+        return text if a.size <= 8 else f"array {tuple(a.shape)} {text}"
+    if hasattr(v, "shape"):
+        return f"{v.item():.4g}" if isinstance(v.item(), float) else str(v.item())
+    return repr(v)
+
+
+def _np_text(a):
+    return " ".join(xp.array2string(a, precision=3, threshold=8, edgeitems=1, suppress_small=True).split())
 
 
 # --- 1. concat_backward(dy, sizes) -> [dx_1, ..., dx_K] for y = concatenate([x_1, ..., x_K], axis=-1) -------
@@ -24,6 +90,8 @@ def _concat_bw(dy, sizes):
 
 
 def _concat_case(rng, i):
+    if i == 0:  # a small first case: a failure is shown on it in full
+        return {"dy": xp.round(rng.normal(size=(1, 1, 6)), 2), "sizes": [2, 1, 3]}
     k = int(rng.integers(2, 4))
     n, t = 2, 3
     sizes = [int(s) for s in rng.choice(xp.arange(4, 10), size=k, replace=False)]  # never equal to n or t
@@ -50,7 +118,7 @@ def _concat_first_sizes(dy, sizes):
     return tuple(dy[..., :s] for s in sizes)
 
 
-check_concat_backward = Checker(
+check_concat_backward = ShowingChecker(
     "concat_backward", _concat_bw, _concat_case,
     mistakes=[
         Mistake("sizes_as_offsets", _concat_sizes_as_offsets,
@@ -80,12 +148,15 @@ def _fork_bw(W1, W2, dy1, dy2):
 
 
 def _fork_case(rng, i):
+    if i == 0:  # a small first case: a failure is shown on it in full
+        return {"W1": xp.round(rng.normal(size=(2, 3)), 2), "W2": xp.round(rng.normal(size=(2, 1)), 2),
+                "dy1": xp.round(rng.normal(size=(1, 3)), 2), "dy2": xp.round(rng.normal(size=(1, 1)), 2)}
     n, h, u1, u2 = (int(k) for k in rng.choice(xp.arange(2, 10), size=4, replace=False))
     return {"W1": rng.normal(size=(h, u1)), "W2": rng.normal(size=(h, u2)),
             "dy1": rng.normal(size=(n, u1)), "dy2": rng.normal(size=(n, u2))}
 
 
-check_fork_backward = Checker(
+check_fork_backward = ShowingChecker(
     "fork_backward", _fork_bw, _fork_case,
     mistakes=[
         Mistake("first_only", lambda W1, W2, dy1, dy2: dy1 @ W1.T,
@@ -195,26 +266,19 @@ def _dataset_runner(cls):
 
 
 def _dataset_case(rng, i):
+    if i == 0:  # a small first case: row r of x is r, so the rows read are visible
+        return {"x": xp.arange(5.0)[:, None], "y": xp.arange(5), "batch_size": 2}
     batch_size = int(rng.integers(3, 8))
     n = batch_size * int(rng.integers(2, 5)) + int(rng.integers(1, batch_size))  # always a partial last batch
     return {"x": rng.normal(size=(n, 3)), "y": rng.integers(0, 10, size=n), "batch_size": batch_size}
-
-
-class _DatasetChecker(Checker):
-    """Accepts the learner's class (or an already wrapped function)."""
-
-    def __call__(self, fn, n_tests=None, seed=0, verbose=True, raise_on_failure=False):
-        if isinstance(fn, type):
-            fn = _dataset_runner(fn)
-        return super().__call__(fn, n_tests=n_tests, seed=seed, verbose=verbose, raise_on_failure=raise_on_failure)
 
 
 _read_hint = ("you read the whole file: `np.asarray(x)`, `np.array(x)` or `x[:]` copies every row into memory, which "
               "is what a memory-mapped file avoids. Keep `x` as it is and slice only batch i's rows: "
               "`self.x[i * b:(i + 1) * b]`.")
 
-check_memmap_dataset = _DatasetChecker(
-    "memmap_dataset", _dataset_runner(_MemmapDataset), _dataset_case,
+check_memmap_dataset = ShowingChecker(
+    "memmap_dataset", _dataset_runner(_MemmapDataset), _dataset_case, wrap=_dataset_runner,
     outputs=("len(dataset)", "the batches' x, stacked", "the batches' y, stacked", "rows read from x in one epoch",
              "times the whole of x was read"),
     mistakes=[
