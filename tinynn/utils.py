@@ -95,3 +95,12 @@ def pad_sequences(sequences, maxlen=None, dtype="int32", padding="pre", truncati
     from tinynn.preprocessing.sequence import pad_sequences as _pad  # noqa: PLC0415
 
     return _pad(sequences, maxlen=maxlen, dtype=dtype, padding=padding, truncating=truncating, value=value)
+
+
+def __getattr__(name):
+    """``plot_model`` is imported on first use, so ``import tinynn`` does not import matplotlib."""
+    if name == "plot_model":
+        from tinynn.widgets.model_graph import plot_model  # noqa: PLC0415
+
+        return plot_model
+    raise AttributeError(f"module 'tinynn.utils' has no attribute {name!r}")
