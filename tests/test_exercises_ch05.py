@@ -211,3 +211,14 @@ def test_precision_recall_returned_as_recall_precision_by_hand():
         return tp / max(real.sum(), 1), tp / max(called.sum(), 1)
 
     assert ch05.check_precision_recall(precision_recall, verbose=False).mistake == "swapped"
+
+
+def test_precision_recall_two_mistakes_at_once_still_names_the_broadcast():
+    def precision_recall(y_true, probs, threshold):
+        called = probs >= threshold                # wrong too, but the counts of pairs are the bigger problem
+        real = y_true.ravel() == 1
+        tp = (called & real).sum()
+        return tp / called.sum(), tp / real.sum()
+
+    r = ch05.check_precision_recall(precision_recall, verbose=False)
+    assert not r.passed and "(N, N)" in r.hint and "fractions in [0, 1]" in r.hint

@@ -277,7 +277,24 @@ def _pr_accuracy_like(y_true, probs, threshold):
     return (tp + tn) / len(pred), tp / float(true.sum())
 
 
-check_precision_recall = Checker(
+class _FractionsChecker(Checker):
+    """Names the usual cause when a "fraction" comes back outside [0, 1]."""
+
+    def _compare(self, got, expected, equal_nan=False):
+        msg = super()._compare(got, expected, equal_nan=equal_nan)
+        if msg is not None and isinstance(got, (tuple, list)) and len(got) == 2:
+            try:
+                values = [float(v) for v in got]
+            except (TypeError, ValueError):
+                return msg
+            if any(v < 0 or v > 1 for v in values):
+                return (f"precision and recall are fractions in [0, 1], yours are {values[0]:.3g} and {values[1]:.3g}: "
+                        "you probably count pairs, not samples. Comparing an (N, 1) array with an (N,) one (e.g. "
+                        "y_true.ravel() with probs) broadcasts to an (N, N) table; keep both (N, 1), or flatten both.")
+        return msg
+
+
+check_precision_recall = _FractionsChecker(
     "precision_recall", _pr, _pr_case, outputs=("precision", "recall"),
     mistakes=[
         Mistake("swapped", _pr_swapped,
