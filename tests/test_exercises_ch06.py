@@ -14,7 +14,8 @@ MISTAKES = [(name, chk, m) for name, chk in ALL for m in chk.mistakes]
 
 
 def test_four_checkers():
-    assert [n for n, _ in ALL] == ["check_cap_vocabulary", "check_pad_pre", "check_lstm_cell_backward", "check_sigmoid_bce_grad"]
+    assert [n for n, _ in ALL] == ["check_cap_vocabulary", "check_pad_pre", "check_lstm_cell_backward",
+                                   "check_sigmoid_bce_grad"]
 
 
 @pytest.mark.parametrize("name,chk", ALL, ids=[n for n, _ in ALL])
