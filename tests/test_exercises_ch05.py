@@ -13,9 +13,9 @@ CHECKS = checkers("ch05")
 MISTAKES = [(name, chk, m) for name, chk in CHECKS.items() for m in chk.mistakes]
 
 
-def test_there_are_four_documented_checkers():
+def test_there_are_five_documented_checkers():
     assert list(CHECKS) == ["check_accuracy_from_probs", "check_confusion_matrix", "check_one_hot",
-                            "check_class_weights_balanced"]
+                            "check_class_weights_balanced", "check_precision_recall"]
     for name, chk in CHECKS.items():
         assert name == f"check_{chk.name}" and chk.__doc__ and len(chk.mistakes) >= 3
 
@@ -158,3 +158,67 @@ def test_balanced_bincount_passes():
         return {c: len(y) / (len(counts) * counts[c]) for c in range(len(counts))}
 
     assert ch05.check_class_weights_balanced(class_weights_balanced, verbose=False).passed
+
+
+# --- precision_recall -------------------------------------------------------------------------------------
+def test_precision_recall_reference_is_keras_precision_and_recall():
+    from tinynn.metrics import Precision, Recall
+
+    rng = np.random.default_rng(5)
+    for i in range(8):
+        case = ch05.check_precision_recall.make_case(rng, i)
+        p, r = Precision(thresholds=case["threshold"]), Recall(thresholds=case["threshold"])
+        p.update_state(case["y_true"], case["probs"])
+        r.update_state(case["y_true"], case["probs"])
+        assert ch05.check_precision_recall.reference(**case) == pytest.approx((p.result(), r.result()))
+
+
+def test_precision_recall_counting_by_hand_passes():
+    def precision_recall(y_true, probs, threshold):
+        called = probs[:, 0] > threshold
+        real = y_true[:, 0] == 1
+        tp = np.sum(called & real)
+        return (tp / called.sum() if called.sum() > 0 else 0.0), tp / real.sum()
+
+    assert ch05.check_precision_recall(precision_recall, verbose=False).passed
+
+
+def test_precision_recall_half_flattened_by_hand():
+    def precision_recall(y_true, probs, threshold):
+        called = probs > threshold                 # (N, 1)
+        real = y_true.flatten() == 1               # (N,): the comparison below is (N, N)
+        tp = (called & real).sum()
+        return (tp / called.sum() if called.sum() else 0.0), tp / real.sum()
+
+    r = ch05.check_precision_recall(precision_recall, verbose=False)
+    assert r.mistake == "broadcast" and "(N, N)" in r.hint
+
+
+def test_precision_recall_dividing_by_zero_by_hand():
+    def precision_recall(y_true, probs, threshold):
+        called, real = probs > threshold, y_true == 1
+        tp = int((called & real).sum())
+        return tp / int(called.sum()), tp / int(real.sum())   # ZeroDivisionError when nothing is called positive
+
+    r = ch05.check_precision_recall(precision_recall, verbose=False)
+    assert r.mistake == "exception" and "ZeroDivisionError" in r.hint and "return 0.0" in r.hint
+
+
+def test_precision_recall_returned_as_recall_precision_by_hand():
+    def precision_recall(y_true, probs, threshold):
+        called, real = probs > threshold, y_true == 1
+        tp = (called & real).sum()
+        return tp / max(real.sum(), 1), tp / max(called.sum(), 1)
+
+    assert ch05.check_precision_recall(precision_recall, verbose=False).mistake == "swapped"
+
+
+def test_precision_recall_two_mistakes_at_once_still_names_the_broadcast():
+    def precision_recall(y_true, probs, threshold):
+        called = probs >= threshold                # wrong too, but the counts of pairs are the bigger problem
+        real = y_true.ravel() == 1
+        tp = (called & real).sum()
+        return tp / called.sum(), tp / real.sum()
+
+    r = ch05.check_precision_recall(precision_recall, verbose=False)
+    assert not r.passed and "(N, N)" in r.hint and "fractions in [0, 1]" in r.hint

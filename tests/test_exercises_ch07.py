@@ -14,8 +14,8 @@ MISTAKES = [(name, chk, m) for name, chk in ALL for m in chk.mistakes]
 
 
 def test_chapter_has_four_documented_checkers():
-    assert [n for n, _ in ALL] == ["check_relu_dense_backward", "check_momentum_get_updates", "check_huber",
-                                   "check_rmsprop_update_step"]
+    assert [n for n, _ in ALL] == ["check_residual_backward", "check_momentum_get_updates", "check_huber",
+                                   "check_clip_by_global_norm"]
     for name, chk in ALL:
         assert name == f"check_{chk.name}" and chk.__doc__ and len(chk.mistakes) >= 3
 
@@ -51,12 +51,13 @@ def test_momentum_reference_matches_keras_sgd_with_momentum():
             np.testing.assert_allclose(a, b, rtol=1e-12)
 
 
-def test_rmsprop_reference_matches_the_library():
+def test_clip_reference_matches_the_optimizers_global_clipnorm():
     rng = np.random.default_rng(1)
-    chk = ch07.check_rmsprop_update_step
-    for i in range(5):
+    chk = ch07.check_clip_by_global_norm
+    for i in range(6):
         case = chk.make_case(rng, i)
-        for a, b in zip(chk.reference(*case.values()), chk.wrap(optimizers.RMSprop)(*case.values())):
+        lib = Optimizer(global_clipnorm=case["clipnorm"])._clip_gradients(case["grads"])
+        for a, b in zip(chk.reference(**case), lib):
             np.testing.assert_allclose(a, b, rtol=1e-12)
 
 
@@ -78,30 +79,90 @@ def test_huber_reference_matches_the_library_and_finite_differences():
     np.testing.assert_allclose(grad, numeric, atol=1e-7)
 
 
-def test_relu_dense_reference_has_the_right_shapes():
-    rng = np.random.default_rng(3)
-    case = ch07.check_relu_dense_backward.make_case(rng, 0)
-    dx, dW, db = ch07.check_relu_dense_backward.reference(*case.values())
-    assert dx.shape == case["x"].shape and dW.shape == case["W"].shape and db.shape == case["b"].shape
+def test_residual_reference_is_the_gradient_of_the_layer():
+    from tinynn.testing import gradcheck
+    from tinynn.layers import Layer
+
+    class Residual(Layer):
+        def build(self, input_shape):
+            d = input_shape[-1]
+            self.kernel = self.add_weight(shape=(d, d), initializer="glorot_uniform", name="kernel")
+            self.bias = self.add_weight(shape=(d,), initializer="uniform", name="bias")
+
+        def call(self, x, training=False):
+            self._x = x
+            return x + np.maximum(x @ self.kernel.value + self.bias.value, 0)
+
+        def backward(self, dy):
+            dx, dW, db = ch07.check_residual_backward.reference(self._x, self.kernel.value, self.bias.value, dy)
+            self.kernel.grad[...], self.bias.grad[...] = dW, db
+            return dx
+
+    result = gradcheck(Residual(), np.random.default_rng(3).normal(size=(5, 4)))
+    assert result.ok, result
 
 
 # --- learner-style bugs, written independently of the catalogue -------------------------------------------
-def test_relu_backward_modifying_dy_in_place_is_caught():
-    def relu_dense_backward(x, W, b, dy):
+def test_residual_backward_modifying_dy_in_place_is_caught():
+    def residual_backward(x, W, b, dy):
+        dx = dy.copy()
         dy[x @ W + b <= 0] = 0                   # masks the caller's dy
-        return dy @ W.T, x.T @ dy, dy.sum(axis=0)
+        return dx + dy @ W.T, x.T @ dy, dy.sum(axis=0)
 
-    r = ch07.check_relu_dense_backward(relu_dense_backward, verbose=False)
+    r = ch07.check_residual_backward(residual_backward, verbose=False)
     assert r.mistake == "in_place" and "`dy` in place" in r.hint
 
 
-def test_relu_backward_mask_from_the_input_gets_a_value_hint():
-    def relu_dense_backward(x, W, b, dy):
-        dz = dy * (x.sum() > 0)                  # nonsense mask
+def test_residual_backward_copied_from_the_plain_layer_names_the_skip():
+    def residual_backward(x, W, b, dy):          # HandLayer's backward, unchanged
+        dz = dy * (x @ W + b > 0)
         return dz @ W.T, x.T @ dz, dz.sum(axis=0)
 
-    r = ch07.check_relu_dense_backward(relu_dense_backward, verbose=False)
-    assert not r.passed and r.mistake in ("values", "no_mask")
+    r = ch07.check_residual_backward(residual_backward, verbose=False)
+    assert r.mistake == "no_skip" and "dx = dy + dz Wᵀ" in r.hint
+
+
+def test_residual_backward_by_hand_passes():
+    def residual_backward(x, W, b, dy):
+        z = x @ W + b
+        dz = np.where(z > 0, dy, 0.0)
+        return dy + dz @ W.T, x.T @ dz, dz.sum(0)
+
+    assert ch07.check_residual_backward(residual_backward, verbose=False).passed
+
+
+def test_clip_in_place_is_caught_with_the_buffers_hint():
+    def clip_by_global_norm(grads, clipnorm):
+        norm = np.sqrt(sum(np.sum(g ** 2) for g in grads))
+        for g in grads:
+            g *= clipnorm / max(norm, clipnorm)
+        return grads
+
+    r = ch07.check_clip_by_global_norm(clip_by_global_norm, verbose=False)
+    assert r.mistake == "in_place" and ".grad buffers" in r.hint
+
+
+def test_clip_returning_one_flat_array_names_the_container():
+    def clip_by_global_norm(grads, clipnorm):
+        flat = np.concatenate([g.ravel() for g in grads])
+        return flat * clipnorm / max(np.linalg.norm(flat), clipnorm)
+
+    r = ch07.check_clip_by_global_norm(clip_by_global_norm, verbose=False)
+    assert not r.passed and "must return a list with one array per gradient" in r.hint
+
+
+def test_clip_with_np_linalg_norm_per_array_is_per_tensor():
+    r = ch07.check_clip_by_global_norm(
+        lambda grads, c: [g * min(1.0, c / np.linalg.norm(g)) for g in grads], verbose=False)
+    assert r.mistake == "per_tensor"
+
+
+def test_clip_by_hand_passes():
+    def clip_by_global_norm(grads, clipnorm):
+        norm = np.sqrt(sum((g ** 2).sum() for g in grads))
+        return [g * clipnorm / norm if norm > clipnorm else g.copy() for g in grads]
+
+    assert ch07.check_clip_by_global_norm(clip_by_global_norm, verbose=False).passed
 
 
 def test_momentum_with_velocity_in_a_local_variable_is_not_stored():
@@ -183,37 +244,3 @@ def test_huber_written_with_where_on_the_gradient_passes_and_missing_D_is_named(
 
     r = ch07.check_huber(HuberNoD, verbose=False)
     assert r.mistake == "no_mean" and "1/D" in r.hint and "1/N" in r.hint
-
-
-def test_rmsprop_with_sqrt_of_v_plus_eps_outside_is_named():
-    class RMSprop(Optimizer):
-        def __init__(self, learning_rate=0.001, rho=0.9, epsilon=1e-7):
-            super().__init__(learning_rate=learning_rate)
-            self.rho, self.epsilon = rho, epsilon
-
-        def build(self, variables):
-            super().build(variables)
-            self.v = {id(w): np.zeros_like(w.value) for w in variables}
-
-        def update_step(self, gradient, variable, learning_rate):
-            v = self.v[id(variable)]
-            v *= self.rho
-            v += (1 - self.rho) * gradient**2
-            variable.value -= learning_rate * gradient / (np.sqrt(v) + self.epsilon)
-
-    r = ch07.check_rmsprop_update_step(RMSprop, verbose=False)
-    assert r.mistake == "eps_outside" and "√(v + ε)" in r.hint
-
-
-def test_rmsprop_missing_build_gives_the_constructor_hint():
-    class RMSprop(Optimizer):
-        def __init__(self, learning_rate=0.001, rho=0.9, epsilon=1e-7):
-            super().__init__(learning_rate=learning_rate)
-            self.rho, self.epsilon = rho, epsilon
-
-        def update_step(self, gradient, variable, learning_rate):
-            v = self.velocities[self._get_variable_index(variable)]  # never created: no build()
-            variable.assign(variable - learning_rate * gradient / np.sqrt(v + self.epsilon))
-
-    r = ch07.check_rmsprop_update_step(RMSprop, verbose=False)
-    assert r.mistake == "exception" and "build(variables)" in r.hint

@@ -1,11 +1,12 @@
-"""Chapter 5 (MNIST): accuracy from probabilities, the confusion matrix, one-hot labels, balanced class weights."""
+"""Chapter 5 (MNIST): accuracy from probabilities, the confusion matrix, one-hot labels, balanced class weights,
+precision and recall at a threshold."""
 from __future__ import annotations
 
 from tinynn.backend import xp
 from tinynn.exercises._checker import Checker, Mistake, collect
 
 __all__ = ["check_accuracy_from_probs", "check_confusion_matrix", "check_one_hot", "check_class_weights_balanced",
-           "CHECKERS"]
+           "check_precision_recall", "CHECKERS"]
 
 
 def _probs(rng, n, k):
@@ -217,6 +218,109 @@ check_class_weights_balanced = _DictChecker(
     exception_hint="y is an (N,) array of integer labels; return {class: n / (k * count_of_class)}.",
     doc="class_weights_balanced(y): {c: n / (k · n_c)} for each class c present in y (n samples, k classes, "
         "n_c samples of class c) — Keras/sklearn's 'balanced' class weights.",
+)
+
+
+# --- 5. precision_recall(y_true, probs, threshold) -> (precision, recall) ---------------------------------
+def _pr(y_true, probs, threshold):
+    pred, true = probs > threshold, y_true > 0.5
+    tp = float((pred & true).sum())
+    called, real = float(pred.sum()), float(true.sum())
+    return (tp / called if called else 0.0), (tp / real if real else 0.0)
+
+
+def _pr_case(rng, i):
+    n = int(rng.integers(12, 40))
+    threshold = 0.5 if i < 3 else float(rng.choice([0.2, 0.3, 0.4, 0.6, 0.7]))
+    y_true = (rng.random((n, 1)) < 0.35).astype("float32")
+    y_true[:2] = [[1.0], [0.0]]
+    probs = xp.clip(0.6 * y_true + 0.5 * rng.random((n, 1)), 0.0, 1.0)     # (N, 1), like predict's output
+    if i == 1:                                   # no sample above the threshold: nothing is called positive
+        probs = probs * threshold * 0.9
+    else:
+        probs[rng.choice(n, size=3, replace=False)] = threshold              # on the threshold: not positive
+        probs[0] = 0.95
+    return {"y_true": y_true, "probs": probs.astype("float32"), "threshold": threshold}
+
+
+def _pr_swapped(y_true, probs, threshold):
+    p, r = _pr(y_true, probs, threshold)
+    return r, p
+
+
+def _pr_geq(y_true, probs, threshold):
+    pred, true = probs >= threshold, y_true > 0.5
+    tp = float((pred & true).sum())
+    return (tp / float(pred.sum()) if pred.sum() else 0.0), (tp / float(true.sum()) if true.sum() else 0.0)
+
+
+def _pr_half(y_true, probs, threshold):
+    return _pr(y_true, probs, 0.5)
+
+
+def _pr_broadcast(y_true, probs, threshold):
+    pred, true = probs > threshold, y_true.ravel() > 0.5      # (N, 1) & (N,) -> (N, N)
+    tp = float((pred & true).sum())
+    return (tp / float(pred.sum()) if pred.sum() else 0.0), (tp / float(true.sum()) if true.sum() else 0.0)
+
+
+def _pr_nan(y_true, probs, threshold):
+    pred, true = probs > threshold, y_true > 0.5
+    tp = float((pred & true).sum())
+    called = float(pred.sum())
+    return (tp / called if called else float("nan")), tp / float(true.sum())
+
+
+def _pr_accuracy_like(y_true, probs, threshold):
+    pred, true = probs > threshold, y_true > 0.5
+    tp, tn = float((pred & true).sum()), float((~pred & ~true).sum())
+    return (tp + tn) / len(pred), tp / float(true.sum())
+
+
+class _FractionsChecker(Checker):
+    """Names the usual cause when a "fraction" comes back outside [0, 1]."""
+
+    def _compare(self, got, expected, equal_nan=False):
+        msg = super()._compare(got, expected, equal_nan=equal_nan)
+        if msg is not None and isinstance(got, (tuple, list)) and len(got) == 2:
+            try:
+                values = [float(v) for v in got]
+            except (TypeError, ValueError):
+                return msg
+            if any(v < 0 or v > 1 for v in values):
+                return (f"precision and recall are fractions in [0, 1], yours are {values[0]:.3g} and {values[1]:.3g}: "
+                        "you probably count pairs, not samples. Comparing an (N, 1) array with an (N,) one (e.g. "
+                        "y_true.ravel() with probs) broadcasts to an (N, N) table; keep both (N, 1), or flatten both.")
+        return msg
+
+
+check_precision_recall = _FractionsChecker(
+    "precision_recall", _pr, _pr_case, outputs=("precision", "recall"),
+    mistakes=[
+        Mistake("swapped", _pr_swapped,
+                "the two numbers are swapped (or their definitions are): precision = TP/(TP + FP) divides by the "
+                "samples *called* positive, recall = TP/(TP + FN) by the samples that *are* positive; return "
+                "(precision, recall) in that order."),
+        Mistake("geq", _pr_geq,
+                "a probability exactly equal to the threshold counts as positive in yours: Keras' metrics call a "
+                "sample positive when probs > threshold (strictly)."),
+        Mistake("half", _pr_half,
+                "your function ignores `threshold` and cuts at 0.5: compare probs with the threshold argument."),
+        Mistake("broadcast", _pr_broadcast,
+                "one array was flattened and the other not: y_true.ravel() has shape (N,) and probs (N, 1), and "
+                "comparing them broadcasts to an (N, N) table of every pair. Keep both (N, 1), or flatten both."),
+        Mistake("nan", _pr_nan,
+                "when no sample is above the threshold, TP + FP = 0 and precision is 0/0: return 0.0 then, as "
+                "Keras' Precision does (guard the division)."),
+        Mistake("accuracy", _pr_accuracy_like,
+                "your first number counts the true negatives too — that is the accuracy; precision looks only at "
+                "the samples called positive, TP/(TP + FP)."),
+    ],
+    exception_hint="y_true and probs both have shape (N, 1) (what predict returns for a sigmoid output); a sample "
+                   "is called positive when probs > threshold. If nothing is called positive, TP + FP = 0: return "
+                   "0.0 for precision instead of dividing.",
+    doc="precision_recall(y_true, probs, threshold): (TP/(TP + FP), TP/(TP + FN)) with positive = probs > threshold, "
+        "0.0 for a 0/0; y_true, probs (N, 1).",
 )
 
 CHECKERS = collect(globals())

@@ -1,4 +1,5 @@
-"""Chapter 6 exercises: IMDB with an LSTM — encoding a review, pre-padding, one LSTM step, the sigmoid + BCE gradient.
+"""Chapter 6 exercises: IMDB with an LSTM — capping the vocabulary, pre-padding, one LSTM step backwards, the
+sigmoid + BCE gradient.
 
 >>> from tinynn.exercises import ch06
 >>> ch06.check_pad_pre(ch06.check_pad_pre.reference, verbose=False).passed
@@ -9,79 +10,93 @@ from __future__ import annotations
 from tinynn.backend import xp
 from tinynn.exercises._checker import Checker, Mistake, collect
 
-__all__ = ["check_encode", "check_pad_pre", "check_lstm_cell_step", "check_sigmoid_bce_grad", "CHECKERS"]
+__all__ = ["check_cap_vocabulary", "check_pad_pre", "check_lstm_cell_backward", "check_sigmoid_bce_grad", "CHECKERS"]
 
 START, OOV, INDEX_FROM = 1, 2, 3
 
-# --- 1. encode(words, word_index, num_words) -> list of ints ------------------------------------------
-_VOCAB = ("the", "and", "a", "of", "to", "is", "br", "in", "it", "this", "movie", "film", "was", "great", "bad",
-          "plot", "acting", "boring", "wonderful", "awful", "loved", "hated")
-_UNKNOWN = ("zxqv", "blorp", "flimflam", "qwerty")
+# --- 1. cap_vocabulary(sequences, num_words) -> new list of lists --------------------------------------
+def _cap(sequences, num_words):
+    return [[i if i < num_words else OOV for i in s] for s in sequences]
 
 
-def _encode(words, word_index, num_words):
-    seq = [START]
-    for w in words:
-        rank = word_index.get(w)
-        i = None if rank is None else rank + INDEX_FROM
-        seq.append(i if i is not None and i < num_words else OOV)
-    return seq
+def _cap_case(rng, i):
+    num_words = int(rng.integers(8, 30))
+    n = int(rng.integers(2, 6))
+    seqs = []
+    for k in range(n):
+        length = int(rng.integers(0 if k == n - 1 and i % 3 == 0 else 3, 12))
+        s = [START] + [int(v) for v in rng.integers(INDEX_FROM + 1, 2 * num_words, size=length)]
+        seqs.append(s)
+    seqs[0] += [num_words, num_words - 1, OOV, num_words + int(rng.integers(1, 4))]   # both sides of the cut
+    return {"sequences": seqs, "num_words": num_words}
 
 
-def _encode_case(rng, i):
-    ranks = rng.permutation(len(_VOCAB)) + 1
-    word_index = {w: int(r) for w, r in zip(_VOCAB, ranks)}
-    num_words = int(rng.integers(10, 18))               # some words are ranked too far down: they become OOV
-    rare = [w for w, r in word_index.items() if r + INDEX_FROM >= num_words]
-    common = [w for w, r in word_index.items() if r + INDEX_FROM < num_words]
-    n = int(rng.integers(5, 12))
-    words = [str(w) for w in rng.choice(common + rare, size=n)]
-    words += [str(rng.choice(rare)), str(rng.choice(_UNKNOWN)), str(rng.choice(common))]  # each kind at least once
-    order = rng.permutation(len(words))
-    return {"words": [words[k] for k in order], "word_index": word_index, "num_words": num_words}
+def _cap_gt(sequences, num_words):
+    return [[i if i <= num_words else OOV for i in s] for s in sequences]
 
 
-def _encode_no_offset(words, word_index, num_words):
-    return [START] + [word_index[w] if w in word_index and word_index[w] < num_words else OOV for w in words]
+def _cap_drop(sequences, num_words):
+    return [[i for i in s if i < num_words] for s in sequences]
 
 
-def _encode_no_start(words, word_index, num_words):
-    return _encode(words, word_index, num_words)[1:]
+def _cap_zero(sequences, num_words):
+    return [[i if i < num_words else 0 for i in s] for s in sequences]
 
 
-def _encode_drop_unknown(words, word_index, num_words):
-    return [START] + [word_index[w] + INDEX_FROM if word_index[w] + INDEX_FROM < num_words else OOV
-                      for w in words if w in word_index]
+def _cap_rank(sequences, num_words):
+    return [[i if i - INDEX_FROM < num_words else OOV for i in s] for s in sequences]
 
 
-def _encode_no_cut(words, word_index, num_words):
-    return [START] + [word_index[w] + INDEX_FROM if w in word_index else OOV for w in words]
+def _cap_reserved(sequences, num_words):
+    return [[i if INDEX_FROM <= i < num_words else OOV for i in s] for s in sequences]
 
 
-def _encode_oov_zero(words, word_index, num_words):
-    return [0 if i == OOV else i for i in _encode(words, word_index, num_words)]
+class _ListsChecker(Checker):
+    """Compares lists of sequences of different lengths (a NumPy array cannot hold them)."""
+
+    def _compare(self, got, expected, equal_nan=False):
+        if got is None:
+            return f"{self.name} returned None: did you forget the `return` statement?"
+        if not isinstance(got, (list, tuple)):
+            return (f"{self.name} must return a list of lists, one per review, like load_data's x (reviews have "
+                    f"different lengths, so they cannot form one array); got {type(got).__name__}.")
+        if len(got) != len(expected):
+            return f"{self.name} returned {len(got)} sequences for {len(expected)} reviews."
+        for k, (g, e) in enumerate(zip(got, expected)):
+            g = [int(v) for v in g]
+            if len(g) != len(e):
+                return f"review {k} has {len(g)} indices, expected {len(e)}: every index stays, capped or not."
+            if g != list(e):
+                j = next(j for j in range(len(e)) if g[j] != e[j])
+                return f"review {k}, position {j}: got {g[j]}, expected {e[j]}."
+        return None
 
 
-check_encode = Checker(
-    "encode", _encode, _encode_case,
+check_cap_vocabulary = _ListsChecker(
+    "cap_vocabulary", _cap, _cap_case,
     mistakes=[
-        Mistake("no_offset", _encode_no_offset,
-                "the indices are off by 3: a word's index is its rank + index_from (3), because 0 = padding, "
-                "1 = start, 2 = out-of-vocabulary are reserved — 'the' (rank 1) is index 4."),
-        Mistake("no_start", _encode_no_start,
-                "the sequence starts with start_char = 1, as every review of load_data does."),
-        Mistake("drop_unknown", _encode_drop_unknown,
-                "a word missing from the word index must not be dropped: it becomes oov_char = 2 (the model "
-                "saw [OOV] in training too, and the review keeps its length)."),
-        Mistake("no_cut", _encode_no_cut,
-                "words ranked too far down are out of the vocabulary: an index ≥ num_words must become "
-                "oov_char = 2 (the Embedding has only num_words rows)."),
-        Mistake("oov_zero", _encode_oov_zero,
-                "out-of-vocabulary words are oov_char = 2, not 0: 0 is padding, which the model learns to ignore."),
+        Mistake("gt", _cap_gt,
+                "the index num_words itself was kept: indices must be < num_words (the Embedding(num_words, ...) "
+                "has rows 0 … num_words − 1), so an index ≥ num_words becomes 2."),
+        Mistake("drop", _cap_drop,
+                "rare words were dropped: they become oov_char = 2, so the review keeps its length and the model "
+                "still sees that *some* word stood there."),
+        Mistake("zero", _cap_zero,
+                "rare words became 0, which is padding: the out-of-vocabulary index is oov_char = 2."),
+        Mistake("rank", _cap_rank,
+                "num_words caps the *index* (rank + 3), not the rank: the Embedding has num_words rows, so an index "
+                "must be < num_words."),
+        Mistake("reserved", _cap_reserved,
+                "the reserved indices 0 (padding), 1 (start) and 2 (out of vocabulary) are below num_words: keep "
+                "them as they are; only indices ≥ num_words change."),
     ],
-    exception_hint="`words` is a list of lower-case strings; `word_index[w]` raises KeyError for an unknown word "
-                   "(use `word_index.get(w)`).",
-    doc="encode(words, word_index, num_words): [1] + for each word, rank + 3 if it is known and < num_words, else 2.",
+    exception_hint="`sequences` is a list of lists of ints (reviews of different lengths); return a new list of "
+                   "lists.",
+    in_place_hint="cap_vocabulary changed its argument `{name}` in place: the caller's reviews must stay as they "
+                  "were (load_data keeps its own copy). Build new lists, e.g. [[... for i in s] for s in sequences]; "
+                  "`list(sequences)` or `sequences[:]` copies only the outer list, the reviews inside are shared.",
+    doc="cap_vocabulary(sequences, num_words): a new list of lists, each index i kept if i < num_words, else 2 "
+        "(what load_data(num_words=...) does).",
 )
 
 
@@ -139,83 +154,103 @@ check_pad_pre = Checker(
 )
 
 
-# --- 3. lstm_cell_step(x_t, h_prev, c_prev, W, U, b) -> (h, c) ----------------------------------------
+# --- 3. lstm_cell_backward(x_t, h_prev, c_prev, W, U, b, dh, dc) -> (dx_t, dh_prev, dc_prev, dW, dU, db) --------
 def _sig(z):
     return 1.0 / (1.0 + xp.exp(-z))
 
 
-def _lstm_gates(x_t, h_prev, W, U, b):
+def _lstm_forward(x_t, h_prev, c_prev, W, U, b):
     H = h_prev.shape[1]
     z = x_t @ W + h_prev @ U + b
-    return z[:, :H], z[:, H:2 * H], z[:, 2 * H:3 * H], z[:, 3 * H:]
+    i, f = _sig(z[:, :H]), _sig(z[:, H:2 * H])
+    g, o = xp.tanh(z[:, 2 * H:3 * H]), _sig(z[:, 3 * H:])
+    c = f * c_prev + i * g
+    return i, f, g, o, c
 
 
-def _lstm_step(x_t, h_prev, c_prev, W, U, b):
-    zi, zf, zc, zo = _lstm_gates(x_t, h_prev, W, U, b)
-    c = _sig(zf) * c_prev + _sig(zi) * xp.tanh(zc)
-    return _sig(zo) * xp.tanh(c), c
+def _lstm_bw(x_t, h_prev, c_prev, W, U, b, dh, dc, variant=()):
+    i, f, g, o, c = _lstm_forward(x_t, h_prev, c_prev, W, U, b)
+    tc = xp.tanh(c)
+    do = dh * (xp.tanh(c_prev) if "do_c_prev" in variant else tc)
+    dct = (0 if "no_dc" in variant else dc) + (0 if "no_tanh_path" in variant else dh * o * (1 - tc * tc))
+    di, df, dg = dct * g, dct * c_prev, dct * i
+    dc_prev = dct if "no_f" in variant else dct * f
+    dg_z = dg * g * (1 - g) if "sigmoid_g" in variant else dg * (1 - g * g)
+    blocks = {"i": di * i * (1 - i), "f": df * f * (1 - f), "c": dg_z, "o": do * o * (1 - o)}
+    order = "ifoc" if "order_ifoc" in variant else "ifco"
+    dz = xp.concatenate([blocks[k] for k in order], axis=1)
+    dx, dhp = dz @ W.T, dz @ U.T
+    if "W_U_swapped" in variant:
+        return dx, dhp, dc_prev, h_prev.T @ dz, x_t.T @ dz, dz.sum(axis=0)
+    dW, dU, db = x_t.T @ dz, h_prev.T @ dz, dz.sum(axis=0)
+    if "dW_T" in variant:
+        dW, dU = dW.T, dU.T
+    if "db_axis" in variant:
+        db = dz.sum(axis=1)
+    return dx, dhp, dc_prev, dW, dU, db
 
 
-def _lstm_case(rng, i):
-    n, d, h = int(rng.integers(2, 5)), int(rng.integers(2, 6)), int(rng.integers(2, 5))
+def _lstm_bw_variant(*variant):
+    return lambda x_t, h_prev, c_prev, W, U, b, dh, dc: _lstm_bw(x_t, h_prev, c_prev, W, U, b, dh, dc, variant)
+
+
+def _lstm_bw_case(rng, i):
+    n, d, h = (int(k) for k in rng.choice(xp.arange(2, 7), size=3, replace=False))   # N, D, H all different
     return {"x_t": rng.normal(size=(n, d)), "h_prev": rng.normal(size=(n, h)) * 0.5,
             "c_prev": rng.normal(size=(n, h)), "W": rng.normal(size=(d, 4 * h)) * 0.7,
-            "U": rng.normal(size=(h, 4 * h)) * 0.7, "b": rng.normal(size=(4 * h,)) * 0.5}
+            "U": rng.normal(size=(h, 4 * h)) * 0.7, "b": rng.normal(size=(4 * h,)) * 0.5,
+            "dh": rng.normal(size=(n, h)), "dc": rng.normal(size=(n, h))}
 
 
-def _lstm_order(order):
-    """The step with the four blocks read in another order (``order`` names what blocks 0..3 are)."""
-    def step(x_t, h_prev, c_prev, W, U, b):
-        blocks = dict(zip(order, _lstm_gates(x_t, h_prev, W, U, b)))
-        c = _sig(blocks["f"]) * c_prev + _sig(blocks["i"]) * xp.tanh(blocks["c"])
-        return _sig(blocks["o"]) * xp.tanh(c), c
-    return step
+def _lstm_bw_dx_dh_swapped(x_t, h_prev, c_prev, W, U, b, dh, dc):
+    dx, dhp, dcp, dW, dU, db = _lstm_bw(x_t, h_prev, c_prev, W, U, b, dh, dc)
+    return dhp, dx, dcp, dW, dU, db
 
 
-def _lstm_sigmoid_candidate(x_t, h_prev, c_prev, W, U, b):
-    zi, zf, zc, zo = _lstm_gates(x_t, h_prev, W, U, b)
-    c = _sig(zf) * c_prev + _sig(zi) * _sig(zc)
-    return _sig(zo) * xp.tanh(c), c
+def _lstm_bw_grads_first(x_t, h_prev, c_prev, W, U, b, dh, dc):
+    dx, dhp, dcp, dW, dU, db = _lstm_bw(x_t, h_prev, c_prev, W, U, b, dh, dc)
+    return dW, dU, db, dx, dhp, dcp
 
 
-def _lstm_no_forget(x_t, h_prev, c_prev, W, U, b):
-    zi, zf, zc, zo = _lstm_gates(x_t, h_prev, W, U, b)
-    c = c_prev + _sig(zi) * xp.tanh(zc)
-    return _sig(zo) * xp.tanh(c), c
-
-
-def _lstm_no_tanh_c(x_t, h_prev, c_prev, W, U, b):
-    zi, zf, zc, zo = _lstm_gates(x_t, h_prev, W, U, b)
-    c = _sig(zf) * c_prev + _sig(zi) * xp.tanh(zc)
-    return _sig(zo) * c, c
-
-
-def _lstm_swapped(x_t, h_prev, c_prev, W, U, b):
-    h, c = _lstm_step(x_t, h_prev, c_prev, W, U, b)
-    return c, h
-
-
-check_lstm_cell_step = Checker(
-    "lstm_cell_step", _lstm_step, _lstm_case, outputs=("h", "c"),
+check_lstm_cell_backward = Checker(
+    "lstm_cell_backward", _lstm_bw, _lstm_bw_case, outputs=("dx_t", "dh_prev", "dc_prev", "dW", "dU", "db"),
     mistakes=[
-        Mistake("order_ifoc", _lstm_order("ifoc"),
-                "wrong gate order: Keras stacks the blocks of W, U, b as i, f, c, o — the candidate c is the "
-                "third block and the output gate o the fourth."),
-        Mistake("order_fico", _lstm_order("fico"),
-                "wrong gate order: Keras stacks the blocks as i, f, c, o — the input gate first, then the forget gate."),
-        Mistake("sigmoid_candidate", _lstm_sigmoid_candidate,
-                "the candidate c̃ = tanh(z_c) uses tanh, not sigmoid: it is a value in (−1, 1) to write into the "
-                "cell; only the three gates i, f, o are sigmoids in (0, 1)."),
-        Mistake("no_forget", _lstm_no_forget,
-                "the forget gate is missing: c_t = f ⊙ c_{t−1} + i ⊙ c̃ — without f the cell can only add, never forget."),
-        Mistake("no_tanh_c", _lstm_no_tanh_c,
-                "h_t = o ⊙ tanh(c_t): squash the cell state with tanh before the output gate."),
-        Mistake("swapped", _lstm_swapped, "the values are right but the order is not: return (h, c)."),
+        Mistake("no_tanh_path", _lstm_bw_variant("no_tanh_path"),
+                "c_t reaches the loss two ways: directly (the dc from step t+1) and through h_t = o ⊙ tanh(c_t). "
+                "Add the second: dc_total = dc + dh ⊙ o ⊙ (1 − tanh²(c_t)), and use dc_total for di, df, dc̃ "
+                "and dc_prev."),
+        Mistake("no_dc", _lstm_bw_variant("no_dc"),
+                "the dc argument is unused: it is ∂L/∂c_t coming back from step t+1 (the cell-state path), and it "
+                "adds to the part that comes through h_t."),
+        Mistake("no_f", _lstm_bw_variant("no_f"),
+                "dc_prev misses the forget gate: c_t = f ⊙ c_{t−1} + i ⊙ c̃, so ∂c_t/∂c_{t−1} = f and "
+                "dc_prev = dc_total ⊙ f."),
+        Mistake("sigmoid_g", _lstm_bw_variant("sigmoid_g"),
+                "the candidate c̃ = tanh(z_c) is a tanh, so its derivative is 1 − c̃²; g(1 − g) is the sigmoid's "
+                "(right for i, f and o only)."),
+        Mistake("do_c_prev", _lstm_bw_variant("do_c_prev"),
+                "do uses the wrong cell state: h_t = o ⊙ tanh(c_t) with the *new* c_t, so do = dh ⊙ tanh(c_t)."),
+        Mistake("order_ifoc", _lstm_bw_variant("order_ifoc"),
+                "dz is stacked in the wrong order: its four blocks must follow W's columns, Keras' i, f, c, o "
+                "(the candidate third, the output gate last)."),
+        Mistake("dW_T", _lstm_bw_variant("dW_T"),
+                "dW and dU are transposed: a weight's gradient has the weight's shape, dW = x_tᵀ dz (D, 4H) and "
+                "dU = h_prevᵀ dz (H, 4H)."),
+        Mistake("W_U_swapped", _lstm_bw_variant("W_U_swapped"),
+                "dW and dU are swapped: W multiplies x_t, so dW = x_tᵀ dz; U multiplies h_{t−1}, so "
+                "dU = h_prevᵀ dz."),
+        Mistake("db_axis", _lstm_bw_variant("db_axis"),
+                "db is summed over the wrong axis: sum dz over the batch (axis 0), so db has b's shape (4H,)."),
+        Mistake("dx_dh_swapped", _lstm_bw_dx_dh_swapped,
+                "dx_t and dh_prev are swapped: dx_t = dz Wᵀ goes down to the embedding, dh_prev = dz Uᵀ back to "
+                "step t − 1; return (dx_t, dh_prev, dc_prev, dW, dU, db) in that order."),
+        Mistake("grads_first", _lstm_bw_grads_first,
+                "right values in the wrong order: return (dx_t, dh_prev, dc_prev, dW, dU, db)."),
     ],
-    exception_hint="Shapes: x_t (N, D) @ W (D, 4H) + h_prev (N, H) @ U (H, 4H) + b (4H,) gives z (N, 4H); "
-                   "split it into four (N, H) blocks.",
-    doc="lstm_cell_step(x_t, h_prev, c_prev, W, U, b): one LSTM step, Keras' gate order i, f, c, o; "
-        "return (h, c).",
+    exception_hint="Shapes: x_t (N, D), h_prev, c_prev, dh, dc (N, H), W (D, 4H), U (H, 4H), b (4H,); z and dz "
+                   "are (N, 4H). Recompute the forward step first (i, f, c̃, o, c_t), then go backwards.",
+    doc="lstm_cell_backward(x_t, h_prev, c_prev, W, U, b, dh, dc): the backward of one LSTM step (Keras' gate "
+        "order i, f, c, o), dh = ∂L/∂h_t, dc = ∂L/∂c_t from step t+1; return (dx_t, dh_prev, dc_prev, dW, dU, db).",
 )
 
 

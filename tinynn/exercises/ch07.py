@@ -1,7 +1,7 @@
-"""Chapter 7 (custom layers, optimizers and losses): a hand-written backward, a ``get_updates`` optimizer,
-a Huber loss with its gradient, an RMSprop ``update_step``.
+"""Chapter 7 (custom layers, optimizers and losses): the backward of a residual layer, a ``get_updates``
+optimizer, a Huber loss with its gradient, global-norm gradient clipping.
 
-Exercises 2-4 ask for a *class* (as Keras users write them: an ``Optimizer`` or ``Loss`` subclass). Their
+Exercises 2 and 3 ask for a *class* (as Keras users write them: an ``Optimizer`` or ``Loss`` subclass). Their
 checkers are :class:`ClassChecker` s: they turn the class into a function of arrays (run the optimizer for a
 few steps, or evaluate the loss and its gradient) and compare that with the reference class, so every
 typical mistake still gets its own hint.
@@ -14,8 +14,8 @@ from tinynn.exercises._checker import Checker, Mistake, collect
 from tinynn.optimizers import Optimizer
 from tinynn.variables import Variable
 
-__all__ = ["ClassChecker", "check_relu_dense_backward", "check_momentum_get_updates", "check_huber",
-           "check_rmsprop_update_step", "CHECKERS"]
+__all__ = ["ClassChecker", "check_residual_backward", "check_momentum_get_updates", "check_huber",
+           "check_clip_by_global_norm", "CHECKERS"]
 
 
 class ClassChecker(Checker):
@@ -43,54 +43,70 @@ def _sizes(rng):
     return n, d, u
 
 
-# --- 1. relu_dense_backward(x, W, b, dy) -> (dx, dW, db) for y = relu(xW + b) ---------------------------
-def _relu_dense_bw(x, W, b, dy):
+# --- 1. residual_backward(x, W, b, dy) -> (dx, dW, db) for y = x + relu(xW + b) ---------------------------
+def _residual_bw(x, W, b, dy):
+    dz = dy * (x @ W + b > 0)
+    return dy + dz @ W.T, x.T @ dz, dz.sum(axis=0)
+
+
+def _residual_case(rng, i):
+    n, d = (int(k) for k in rng.choice(xp.arange(2, 9), size=2, replace=False))     # N ≠ D; W is (D, D)
+    return {"x": rng.normal(size=(n, d)), "W": rng.normal(size=(d, d)), "b": rng.normal(size=d),
+            "dy": rng.normal(size=(n, d))}
+
+
+def _residual_no_skip(x, W, b, dy):
     dz = dy * (x @ W + b > 0)
     return dz @ W.T, x.T @ dz, dz.sum(axis=0)
 
 
-def _relu_dense_case(rng, i):
-    n, d, u = _sizes(rng)
-    return {"x": rng.normal(size=(n, d)), "W": rng.normal(size=(d, u)), "b": rng.normal(size=u),
-            "dy": rng.normal(size=(n, u))}
-
-
-def _relu_dense_dW_T(x, W, b, dy):
-    dx, dW, db = _relu_dense_bw(x, W, b, dy)
+def _residual_dW_T(x, W, b, dy):
+    dx, dW, db = _residual_bw(x, W, b, dy)
     return dx, dW.T, db
 
 
-def _relu_dense_no_mask(x, W, b, dy):
-    return dy @ W.T, x.T @ dy, dy.sum(axis=0)
+def _residual_mask_y(x, W, b, dy):
+    y = x + xp.maximum(x @ W + b, 0)
+    dz = dy * (y > 0)
+    return dy + dz @ W.T, x.T @ dz, dz.sum(axis=0)
 
 
-def _relu_dense_db_axis(x, W, b, dy):
+def _residual_no_mask(x, W, b, dy):
+    return dy + dy @ W.T, x.T @ dy, dy.sum(axis=0)
+
+
+def _residual_dx_W(x, W, b, dy):
     dz = dy * (x @ W + b > 0)
-    return dz @ W.T, x.T @ dz, dz.sum(axis=1)
+    return dy + dz @ W, x.T @ dz, dz.sum(axis=0)
 
 
-def _relu_dense_mask_dx_only(x, W, b, dy):
+def _residual_db_mean(x, W, b, dy):
     dz = dy * (x @ W + b > 0)
-    return dz @ W.T, x.T @ dy, dy.sum(axis=0)
+    return dy + dz @ W.T, x.T @ dz, dz.mean(axis=0)
 
 
-check_relu_dense_backward = Checker(
-    "relu_dense_backward", _relu_dense_bw, _relu_dense_case, outputs=("dx", "dW", "db"),
+check_residual_backward = Checker(
+    "residual_backward", _residual_bw, _residual_case, outputs=("dx", "dW", "db"),
     mistakes=[
-        Mistake("dW_transposed", _relu_dense_dW_T,
-                "dW is transposed: it must have W's shape (D_in, units), so dW = xᵀ dz, not dzᵀ x."),
-        Mistake("no_mask", _relu_dense_no_mask,
-                "the relu mask is missing: backprop through relu first, dz = dy ⊙ [z > 0] with z = xW + b, "
-                "then use dz (not dy) for dx, dW and db."),
-        Mistake("mask_dx_only", _relu_dense_mask_dx_only,
-                "dx is right but dW and db use dy: every gradient goes through the relu, so use the masked "
-                "dz = dy ⊙ [z > 0] for dW and db too."),
-        Mistake("db_axis", _relu_dense_db_axis,
-                "db is summed over the wrong axis: sum dz over the batch (axis=0), so db has the bias' shape "
-                "(units,)."),
+        Mistake("no_skip", _residual_no_skip,
+                "dW and db are right, dx misses the skip connection: x reaches y twice, through relu(xW + b) and "
+                "directly (y = x + ...), so dx = dy + dz Wᵀ — the gradients of the two paths add."),
+        Mistake("dW_T", _residual_dW_T,
+                "dW is transposed (W is square, so the shape cannot tell): dW = xᵀ dz, entry (j, k) = Σ_n x_nj dz_nk."),
+        Mistake("mask_y", _residual_mask_y,
+                "the relu mask comes from the wrong array: relu's derivative is [z > 0] with z = xW + b, its own "
+                "input, not [y > 0] of the layer's output y = x + relu(z)."),
+        Mistake("no_mask", _residual_no_mask,
+                "the relu mask is missing on the relu path: dz = dy ⊙ [z > 0] with z = xW + b; then dW = xᵀ dz, "
+                "db = Σ_n dz_n, and dx = dy + dz Wᵀ."),
+        Mistake("dx_W", _residual_dx_W,
+                "dx uses W instead of Wᵀ (W is square, so the shapes agree anyway): z = xW + b gives "
+                "∂L/∂x = dz Wᵀ on the relu path."),
+        Mistake("db_mean", _residual_db_mean,
+                "db is a mean: the bias is added to every sample, so its gradient is the *sum* of dz over the batch."),
     ],
-    exception_hint="Shapes: x (N, D_in), W (D_in, units), b (units,), dy (N, units); dx = dz Wᵀ, dW = xᵀ dz.",
-    doc="relu_dense_backward(x, W, b, dy) for y = relu(xW + b): return (dx, dW, db). Do not modify dy.",
+    exception_hint="Shapes: x (N, D), W (D, D), b (D,), dy (N, D); dx, dW, db have the shapes of x, W, b.",
+    doc="residual_backward(x, W, b, dy) for y = x + relu(xW + b): return (dx, dW, db). Do not modify dy.",
 )
 
 
@@ -127,7 +143,7 @@ def _optimizer_case(rng, extra, scale=1.0):
     return case
 
 
-# --- 2. SGD with momentum, the seeds' way: get_updates returns (param, new_value) pairs -----------------
+# --- 2. SGD with momentum, the tutorial's way: get_updates returns (param, new_value) pairs -----------------
 class _MomentumSGD(Optimizer):
     def __init__(self, learning_rate=0.01, momentum=0.9):
         super().__init__(learning_rate=learning_rate)
@@ -284,80 +300,88 @@ check_huber = ClassChecker(
 )
 
 
-# --- 4. RMSprop, the Keras 3 way: build (slots) + update_step ------------------------------------------
-class _RMSprop(Optimizer):
-    def __init__(self, learning_rate=0.001, rho=0.9, epsilon=1e-7):
-        super().__init__(learning_rate=learning_rate)
-        self.rho, self.epsilon = rho, epsilon
-
-    def build(self, variables):
-        super().build(variables)
-        self.velocities = [self.add_variable_from_reference(v, "velocity") for v in variables]
-
-    def update_step(self, gradient, variable, learning_rate):
-        v = self.velocities[self._get_variable_index(variable)]
-        v.assign(self.rho * v.value + (1 - self.rho) * gradient * gradient)
-        variable.assign(variable.value - learning_rate * gradient / xp.sqrt(v.value + self.epsilon))
+# --- 4. clip_by_global_norm(grads, clipnorm) -> a new list of arrays ---------------------------------------
+def _clip_global(grads, clipnorm):
+    norm = float(xp.sqrt(sum(float((g * g).sum()) for g in grads)))
+    return [g * (clipnorm / max(norm, clipnorm)) for g in grads]
 
 
-class _RMSNoEps(_RMSprop):
-    def update_step(self, gradient, variable, learning_rate):
-        v = self.velocities[self._get_variable_index(variable)]
-        v.assign(self.rho * v.value + (1 - self.rho) * gradient * gradient)
-        variable.assign(variable.value - learning_rate * gradient / xp.sqrt(v.value))
+def _clip_case(rng, i):
+    k = int(rng.integers(2, 5))
+    shapes = [(int(rng.integers(2, 5)), int(rng.integers(2, 5))) if j % 2 == 0 else (int(rng.integers(2, 5)),)
+              for j in range(k)]
+    grads = [rng.normal(size=s) for s in shapes]
+    norm = float(xp.sqrt(sum(float((g * g).sum()) for g in grads)))
+    # most cases are above the threshold; every third is below it and must come back unchanged
+    clipnorm = norm * float(rng.uniform(1.2, 2.0) if i % 3 == 2 else rng.uniform(0.2, 0.8))
+    if i == 0:       # one gradient alone is below clipnorm: per-tensor clipping would leave it alone
+        grads[0] = grads[0] * 0.1
+        norm = float(xp.sqrt(sum(float((g * g).sum()) for g in grads)))
+        clipnorm = norm * 0.5
+    return {"grads": grads, "clipnorm": clipnorm}
 
 
-class _RMSNoSqrt(_RMSprop):
-    def update_step(self, gradient, variable, learning_rate):
-        v = self.velocities[self._get_variable_index(variable)]
-        v.assign(self.rho * v.value + (1 - self.rho) * gradient * gradient)
-        variable.assign(variable.value - learning_rate * gradient / (v.value + self.epsilon))
+def _clip_per_tensor(grads, clipnorm):
+    return [g * (clipnorm / max(float(xp.sqrt((g * g).sum())), clipnorm)) for g in grads]
 
 
-class _RMSEpsOutside(_RMSprop):
-    def update_step(self, gradient, variable, learning_rate):
-        v = self.velocities[self._get_variable_index(variable)]
-        v.assign(self.rho * v.value + (1 - self.rho) * gradient * gradient)
-        variable.assign(variable.value - learning_rate * gradient / (xp.sqrt(v.value) + self.epsilon))
+def _clip_always(grads, clipnorm):
+    norm = float(xp.sqrt(sum(float((g * g).sum()) for g in grads)))
+    return [g * (clipnorm / norm) for g in grads]
 
 
-class _RMSRhoSwapped(_RMSprop):
-    def update_step(self, gradient, variable, learning_rate):
-        v = self.velocities[self._get_variable_index(variable)]
-        v.assign((1 - self.rho) * v.value + self.rho * gradient * gradient)
-        variable.assign(variable.value - learning_rate * gradient / xp.sqrt(v.value + self.epsilon))
+def _clip_no_sqrt(grads, clipnorm):
+    sq = sum(float((g * g).sum()) for g in grads)
+    return [g * (clipnorm / max(sq, clipnorm)) for g in grads]
 
 
-class _RMSNotStored(_RMSprop):
-    def update_step(self, gradient, variable, learning_rate):
-        v = (1 - self.rho) * gradient * gradient
-        variable.assign(variable.value - learning_rate * gradient / xp.sqrt(v + self.epsilon))
+def _clip_mean_norm(grads, clipnorm):
+    norm = float(xp.sqrt(sum(float((g * g).sum()) for g in grads) / len(grads)))
+    return [g * (clipnorm / max(norm, clipnorm)) for g in grads]
 
 
-check_rmsprop_update_step = ClassChecker(
-    "rmsprop_update_step", _optimizer_runner(("rho", "epsilon")), _RMSprop,
-    lambda rng, i: _optimizer_case(rng, {"rho": float(rng.uniform(0.5, 0.95)),
-                                         "epsilon": float(rng.uniform(0.05, 0.5))}, scale=0.5),
-    outputs=("kernel after each step", "bias after each step"),
+class _ListOfArraysChecker(Checker):
+    """Compares a list of arrays of different shapes, one by one."""
+
+    def _compare(self, got, expected, equal_nan=False):
+        if got is None:
+            return f"{self.name} returned None: did you forget the `return` statement?"
+        if hasattr(got, "shape") or not isinstance(got, (list, tuple)):
+            return (f"{self.name} must return a list with one array per gradient, in the same order and shapes "
+                    f"(the optimizer pairs them with its variables); got {type(got).__name__}"
+                    + (f" of shape {tuple(got.shape)}" if hasattr(got, "shape") else "") + ".")
+        if len(got) != len(expected):
+            return f"{self.name} returned {len(got)} arrays for {len(expected)} gradients."
+        for k, (g, e) in enumerate(zip(got, expected)):
+            msg = Checker("", None, None, rtol=self.rtol, atol=self.atol)._compare(g, e, equal_nan)
+            if msg is not None:
+                return f"gradient {k} (shape {tuple(e.shape)}): {msg}"
+        return None
+
+
+check_clip_by_global_norm = _ListOfArraysChecker(
+    "clip_by_global_norm", _clip_global, _clip_case,
     mistakes=[
-        Mistake("no_eps", _RMSNoEps,
-                "ε is missing: divide by √(v + ε) — without it a weight whose gradients were ~0 gets a huge step "
-                "(or a division by zero)."),
-        Mistake("no_sqrt", _RMSNoSqrt,
-                "the square root is missing: v is a running mean of g², so √v is an RMS of g (same units as g); "
-                "divide by √(v + ε), not by v + ε."),
-        Mistake("eps_outside", _RMSEpsOutside,
-                "ε is outside the root (PyTorch's convention): Keras divides by √(v + ε)."),
-        Mistake("rho_swapped", _RMSRhoSwapped,
-                "ρ and 1 − ρ are swapped: v ← ρ v + (1 − ρ) g² keeps most of the old average (ρ ≈ 0.9)."),
-        Mistake("not_stored", _RMSNotStored,
-                "v starts from zero at every step: keep it in a slot created in build() "
-                "(self.add_variable_from_reference(v, 'velocity')) and update it in place with assign."),
+        Mistake("per_tensor", _clip_per_tensor,
+                "each gradient was clipped by its own norm (that is Keras' clipnorm=). global_clipnorm uses one "
+                "norm for all of them together, ‖g‖ = √(Σ_k Σ g_k²), and scales every gradient by the same "
+                "factor, so their directions relative to each other stay as they were."),
+        Mistake("always", _clip_always,
+                "gradients whose global norm is already ≤ clipnorm must come back unchanged: scale by "
+                "clipnorm / max(‖g‖, clipnorm), never up."),
+        Mistake("no_sqrt", _clip_no_sqrt,
+                "the norm misses its square root: ‖g‖ = √(Σ g²); Σ g² is its square."),
+        Mistake("mean_norm", _clip_mean_norm,
+                "the global norm is the norm of all entries together, √(Σ_k Σ g_k²), not an average over the "
+                "gradients."),
     ],
-    exception_hint="The optimizer is built as RMSprop(learning_rate=..., rho=..., epsilon=...); build(variables) "
-                   "creates the slots, update_step(gradient, variable, learning_rate) changes one weight in place.",
-    doc="RMSprop(learning_rate, rho, epsilon) with build + update_step: v ← ρv + (1 − ρ)g², "
-        "w ← w − η g/√(v + ε).",
+    exception_hint="`grads` is a list of arrays of different shapes (a kernel, a bias, ...), clipnorm a number; "
+                   "return a list of new arrays with the same shapes.",
+    in_place_hint="clip_by_global_norm changed the array `{name}` holds in place: those arrays are the weights' "
+                  ".grad buffers, which the backward pass wrote and callbacks may still read. Return new arrays "
+                  "(g * scale), do not write into them (g *= scale).",
+    doc="clip_by_global_norm(grads, clipnorm): [g * clipnorm / max(‖g‖, clipnorm) for g in grads] with "
+        "‖g‖ = √(Σ over all gradients of Σ g²) — Keras' global_clipnorm; new arrays, inputs unchanged.",
 )
 
 CHECKERS = collect(globals())
