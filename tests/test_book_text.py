@@ -218,7 +218,10 @@ def _displayed_lines(nb, skip):
         if cell.cell_type == "code":
             for line in cell.source.splitlines():
                 if re.match(r"^(import |from \S+ import )", line):
-                    exec(line, ns)  # noqa: S102 - the chapter's own imports, to resolve what it shows
+                    try:
+                        exec(line, ns)  # noqa: S102 - the chapter's own imports, to resolve what it shows
+                    except ImportError:  # an import line quoted inside a string (e.g. a Keras program shown)
+                        pass
     lines = []
     for i, cell in enumerate(nb.cells):
         if cell.cell_type != "code" or i == skip:

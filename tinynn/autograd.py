@@ -692,7 +692,7 @@ def loss_gradient(loss, y_true, y_pred):
 
 def loss_backward(fn, y_true, y_pred, *args, **kwargs):
     r""":math:`\partial L/\partial \hat y` for a function returning the scalar loss :math:`L` (a plain
-    Python loss function, or a ``Loss`` whose ``__call__`` is written by hand, as in the seeds)."""
+    Python loss function, or a ``Loss`` whose ``__call__`` is written by hand, as in the tutorials)."""
     yp = Tensor(y_pred, name="y_pred")
     out = _lift(fn(_raw(y_true), yp, *args, **kwargs))
     out.backward()

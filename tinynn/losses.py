@@ -109,7 +109,7 @@ class Loss:
         r""":math:`\partial L/\partial \hat y = \frac{w_i}{N}\,\partial l_i/\partial \hat y_i` (for the
         default reduction), the shape of ``y_pred``."""
         if type(self).__call__ is not Loss.__call__ and type(self).call is Loss.call:
-            # a loss written as __call__ returning the reduced scalar (the seeds' CustomLoss)
+            # a loss written as __call__ returning the reduced scalar (the tutorials' CustomLoss)
             from tinynn import autograd  # noqa: PLC0415
 
             extra = () if sample_weight is None else (sample_weight,)

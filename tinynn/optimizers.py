@@ -54,7 +54,7 @@ class Optimizer:
         global_clipnorm: rescale all gradients together: :math:`g \leftarrow g\,c/\max(\|(g_1,\dots)\|, c)`.
 
     A subclass defines ``build(variables)`` (slots) and ``update_step(gradient, variable, learning_rate)``;
-    or, in the older Keras style of the seeds, ``get_updates(loss, params)`` returning
+    or, in the older Keras style of the tutorials, ``get_updates(loss, params)`` returning
     ``(param, new_value)`` pairs computed from ``param.grad``.
     """
 

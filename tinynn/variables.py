@@ -1,6 +1,6 @@
 """A trainable weight: its value and its gradient, side by side.
 
-The seeds' custom optimizer writes ``param - self.learning_rate * param.grad``; a ``Variable`` makes that
+The tutorials' custom optimizer writes ``param - self.learning_rate * param.grad``; a ``Variable`` makes that
 line work: it holds ``.value`` (the array) and ``.grad`` (a preallocated array of the same shape that a
 layer's ``backward`` fills), and arithmetic on it acts on ``.value``.
 
@@ -11,7 +11,7 @@ Optimizers change ``.value`` *in place* (``assign``), so every reference to the 
 >>> w.shape, w.trainable
 ((2, 3), True)
 >>> w.grad[...] = 0.5
->>> (w - 0.1 * w.grad)[0, 0]       # what the seeds' CustomOptimizer computes
+>>> (w - 0.1 * w.grad)[0, 0]       # what the tutorials' CustomOptimizer computes
 np.float32(0.95)
 >>> w.assign(w - 0.1 * w.grad); float(w.value[0, 0])
 0.949999988079071

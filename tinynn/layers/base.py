@@ -266,8 +266,9 @@ class Layer:
     def backward(self, dy):
         r""":math:`\partial L/\partial x` from :math:`\partial L/\partial y`; fills the weights' ``.grad``.
 
-        A layer that defines only ``call`` gets its backward from :mod:`tinynn.autograd`, which re-runs
-        ``call`` on tensors that record the operations.
+        A layer that defines only ``call`` gets its backward from :mod:`tinynn.autograd`: ``Layer.__call__`` ran
+        ``call`` once, on tensors that recorded each operation (the tape); this method walks that record
+        backwards and does not run ``call`` again.
         """
         from tinynn import autograd  # noqa: PLC0415 - optional engine, loaded on demand
 
