@@ -54,9 +54,7 @@ def windows(xpad, kh, kw, sh, sw, dh, dw, ho, wo):
     r"""The view ``win[n, i, j, a, b, c] = xpad[n, i*sh + a*dh, j*sw + b*dw, c]``, shape (N, Ho, Wo, kh, kw, C)."""
     n, _, _, c = xpad.shape
     s_n, s_h, s_w, s_c = xpad.strides
-    return xp.lib.stride_tricks.as_strided(
-        xpad, shape=(n, ho, wo, kh, kw, c), strides=(s_n, s_h * sh, s_w * sw, s_h * dh, s_w * dw, s_c),
-        writeable=False)
+    return backend.as_strided(xpad, (n, ho, wo, kh, kw, c), (s_n, s_h * sh, s_w * sw, s_h * dh, s_w * dw, s_c))
 
 
 def col2im_add(dxpad, dwin, sh, sw, dh, dw):

@@ -96,8 +96,7 @@ class Pooling(Layer):
         x_shape, (n, h, w, c), win_shape, (pt, pb), (pl, pr) = self._shapes
         dy4 = dy if self.rank == 2 else dy[:, None]
         if self.mode == "max":
-            dwin = xp.zeros(win_shape, dtype=dy.dtype)
-            xp.put_along_axis(dwin, self._idx, dy4[:, :, :, None, :], axis=3)
+            dwin = (xp.arange(win_shape[3])[:, None] == self._idx) * dy4[:, :, :, None, :]  # one-hot × dy
         else:
             dwin = xp.broadcast_to((dy4 / self._count)[:, :, :, None, :], win_shape)
         (kh, kw), (sh, sw) = self._hw(self.pool_size), self._hw(self.strides)
@@ -199,8 +198,7 @@ class GlobalPooling(Layer):
         if self.mode == "avg":
             dx = dy * self._weights_p if self._weights_p is not None else xp.broadcast_to(dy / self._count, (n, p, c))
         else:
-            dx = xp.zeros((n, p, c), dtype=dy.dtype)
-            xp.put_along_axis(dx, self._idx, dy, axis=1)
+            dx = (xp.arange(p)[:, None] == self._idx) * dy  # dy at the argmax, 0 elsewhere
         return xp.ascontiguousarray(dx).reshape(self._x_shape)
 
     def compute_output_shape(self, input_shape):
