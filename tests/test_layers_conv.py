@@ -251,3 +251,14 @@ def test_keras_io_mnist_convnet_builds_with_keras_parameter_counts(tmp_path):
     model.save(path)
     again = models.load_model(path)
     np.testing.assert_allclose(again.predict(x, verbose=0), p, rtol=1e-6)
+
+
+@pytest.mark.parametrize("c", [1, 3, 4, 6])
+def test_im2col_both_copies_equal_the_window_view(c):
+    """The tap-by-tap copy (few channels) and the one strided copy give the windows exactly."""
+    from tinynn.layers.im2col import im2col
+
+    x = _x((2, 9, 8, c))
+    out = np.empty((2, 3, 3, 3, 2, c))
+    im2col(x, 3, 2, 2, 2, 2, 3, 3, 3, out=out)
+    np.testing.assert_array_equal(out, windows(x, 3, 2, 2, 2, 2, 3, 3, 3))

@@ -12,7 +12,7 @@ from __future__ import annotations
 from tinynn import activations, initializers, regularizers
 from tinynn.backend import xp
 from tinynn.layers.base import InputSpec, Layer, shape_str
-from tinynn.layers.im2col import Buffers, col2im_add, out_size_and_pads, pad_into, windows
+from tinynn.layers.im2col import Buffers, col2im_add, im2col, out_size_and_pads, pad_into
 
 
 def conv2d_loops(x, kernel, bias=None, strides=(1, 1), padding="valid", dilation_rate=(1, 1)):
@@ -120,7 +120,7 @@ class Conv(Layer):
                              f"kernel {self.kernel_size} with dilation {self.dilation_rate} (padding='{self.padding}').")
         xpad = pad_into(self._buffers, "xpad", x4, ph, pw)
         col = self._buffers.get("col", (n, ho, wo, kh, kw, c), x.dtype)
-        col[...] = windows(xpad, kh, kw, sh, sw, dh, dw, ho, wo)  # im2col: the one copy of the windows
+        im2col(xpad, kh, kw, sh, sw, dh, dw, ho, wo, out=col)  # col = the windows, copied once
         col2 = col.reshape(n * ho * wo, kh * kw * c)
         z = col2 @ self.kernel.value.reshape(kh * kw * c, self.filters)
         if self.use_bias:

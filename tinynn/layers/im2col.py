@@ -57,6 +57,22 @@ def windows(xpad, kh, kw, sh, sw, dh, dw, ho, wo):
     return backend.as_strided(xpad, (n, ho, wo, kh, kw, c), (s_n, s_h * sh, s_w * sw, s_h * dh, s_w * dw, s_c))
 
 
+def im2col(xpad, kh, kw, sh, sw, dh, dw, ho, wo, out):
+    r"""Copy the windows into ``out`` (N, Ho, Wo, kh, kw, C): ``out[...] = windows(...)``, the matrix a convolution
+    multiplies once its first three and last three axes are merged. Same numbers either way; how is chosen by
+    speed (measured, batch 128, one thread): one strided copy for C ≥ 4 (C = 32: 2 ms against 16 ms tap by
+    tap), kh·kw slice copies for fewer channels (C = 1: 0.9 ms against 11 ms, the copy's inner loop is too short).
+    """
+    c = xpad.shape[-1]
+    if c >= 4:
+        out[...] = windows(xpad, kh, kw, sh, sw, dh, dw, ho, wo)
+        return out
+    for a in range(kh):
+        for b in range(kw):
+            out[:, :, :, a, b, :] = xpad[:, a * dh:a * dh + sh * (ho - 1) + 1:sh, b * dw:b * dw + sw * (wo - 1) + 1:sw, :]
+    return out
+
+
 def col2im_add(dxpad, dwin, sh, sw, dh, dw):
     r"""The transpose of :func:`windows`: ``dxpad[n, i*sh + a*dh, j*sw + b*dw, c] += dwin[n, i, j, a, b, c]``
     for every window entry, as kh·kw strided slice-adds of shape (N, Ho, Wo, C). ``dxpad`` must start at zero."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 from tinynn.backend import xp
 from tinynn.layers.base import InputSpec, Layer, shape_str
 from tinynn.layers.convolutional import _tuple
-from tinynn.layers.im2col import Buffers, col2im_add, out_size_and_pads, pad_into, windows
+from tinynn.layers.im2col import Buffers, out_size_and_pads, pad_into, windows
 
 
 def _check_format(layer, data_format):
@@ -51,11 +51,13 @@ class Pooling(Layer):
         return ho, wo, ph, pw
 
     def call(self, x, training=False):
-        r"""Max: :math:`y[n,i,j,c] = \max_{a,b} \text{win}[n,i,j,a,b,c]`, keeping the (first) position of the
-        maximum. Average: :math:`y = \frac{1}{|w|}\sum_{a,b} \text{win}`, where :math:`|w|` counts only the
-        window's pixels inside the image (as TensorFlow, with ``padding="same"``).
+        r"""Max: :math:`y[n,i,j,c] = \max_{a,b} \text{win}[n,i,j,a,b,c]`. Average:
+        :math:`y = \frac{1}{|w|}\sum_{a,b} \text{win}`, where :math:`|w|` counts only the window's pixels
+        inside the image (as TensorFlow, with ``padding="same"``).
 
-        Shapes: x (N, H, W, C) → windows (N, Ho, Wo, kh·kw, C) → y (N, Ho, Wo, C).
+        Computed tap by tap: ``win[:, :, :, a, b, :]`` is a strided view (N, Ho, Wo, C) of the padded input,
+        so the kh·kw taps are combined with ``maximum`` (or ``+``) without copying any window.
+        Shapes: x (N, H, W, C) → y (N, Ho, Wo, C). Keeps the padded input for backward.
         """
         x4 = x if self.rank == 2 else x[:, None]
         n, h, w, c = x4.shape
@@ -64,20 +66,19 @@ class Pooling(Layer):
         if ho < 1 or wo < 1:
             raise ValueError(f"{type(self).__name__} '{self.name}': input {shape_str(x.shape)} is smaller than the "
                              f"pool {self.pool_size}.")
-        fill = -xp.inf if self.mode == "max" else 0.0
-        xpad = pad_into(self._buffers, "xpad", x4, ph, pw, fill=fill)
-        win = self._buffers.get("win", (n, ho, wo, kh, kw, c), x.dtype)
-        win[...] = windows(xpad, kh, kw, sh, sw, 1, 1, ho, wo)
-        win = win.reshape(n, ho, wo, kh * kw, c)
-        if self.mode == "max":
-            idx = win.argmax(axis=3)[:, :, :, None, :]  # ties: the first maximum in row-major window order
-            y = xp.take_along_axis(win, idx, axis=3)[:, :, :, 0, :]
-            self._idx = idx
-        else:
-            count = self._counts(h, w, ho, wo, ph, pw, x.dtype)
-            y = win.sum(axis=3) / count
-            self._count = count
-        self._shapes = (x.shape, (n, h, w, c), (n, ho, wo, kh * kw, c), ph, pw)
+        xpad = pad_into(self._buffers, "xpad", x4, ph, pw, fill=-xp.inf if self.mode == "max" else 0.0)
+        win = windows(xpad, kh, kw, sh, sw, 1, 1, ho, wo)
+        y = win[:, :, :, 0, 0, :].copy()
+        combine = xp.maximum if self.mode == "max" else xp.add
+        for a in range(kh):
+            for b in range(kw):
+                if a or b:
+                    combine(y, win[:, :, :, a, b, :], out=y)
+        if self.mode == "avg":
+            self._count = self._counts(h, w, ho, wo, ph, pw, x.dtype)
+            y /= self._count
+        self._win, self._y = win, y
+        self._shapes = (x.shape, (n, h, w, c), ph, pw)
         return y if self.rank == 2 else y[:, 0]
 
     def _counts(self, h, w, ho, wo, ph, pw, dtype):
@@ -88,21 +89,31 @@ class Pooling(Layer):
         return windows(ones, kh, kw, sh, sw, 1, 1, ho, wo).sum(axis=(3, 4))[0]
 
     def backward(self, dy):
-        r"""Max: the gradient goes to the one input that was the maximum,
-        :math:`d\text{win}[n,i,j,a^*,c] = dy[n,i,j,c]` (0 elsewhere). Average: every window pixel gets
-        :math:`dy/|w|`. Then col2im adds the window gradients back onto the input (windows that overlap add
-        up) and cuts the padding off: dx (N, H, W, C).
+        r"""Max: the gradient goes to the input that was the maximum,
+        :math:`d\text{win}[n,i,j,a,b,c] = dy[n,i,j,c]\,[\text{win}[n,i,j,a,b,c] = y[n,i,j,c]]`, and to the
+        *first* such tap only when several are equal (row-major order, as TensorFlow), so a tie never
+        doubles the gradient. Average: every window pixel gets :math:`dy/|w|`.
+        col2im adds each tap's gradient back where it was read (windows that overlap add up) and cuts the
+        padding off: dx (N, H, W, C).
         """
-        x_shape, (n, h, w, c), win_shape, (pt, pb), (pl, pr) = self._shapes
+        x_shape, (n, h, w, c), (pt, pb), (pl, pr) = self._shapes
         dy4 = dy if self.rank == 2 else dy[:, None]
-        if self.mode == "max":
-            dwin = (xp.arange(win_shape[3])[:, None] == self._idx) * dy4[:, :, :, None, :]  # one-hot × dy
-        else:
-            dwin = xp.broadcast_to((dy4 / self._count)[:, :, :, None, :], win_shape)
         (kh, kw), (sh, sw) = self._hw(self.pool_size), self._hw(self.strides)
+        ho, wo = dy4.shape[1:3]
         dxpad = xp.zeros((n, h + pt + pb, w + pl + pr, c), dtype=dy.dtype)
-        col2im_add(dxpad, dwin.reshape(n, *win_shape[1:3], kh, kw, c), sh, sw, 1, 1)
-        return xp.ascontiguousarray(dxpad[:, pt:pt + h, pl:pl + w, :]).reshape(x_shape)
+        if self.mode == "avg":
+            g = dy4 / self._count
+        else:
+            taken = xp.zeros(dy4.shape, dtype=bool)  # which outputs already sent their gradient
+        for a in range(kh):
+            for b in range(kw):
+                if self.mode == "max":
+                    first = (self._win[:, :, :, a, b, :] == self._y) & ~taken
+                    taken |= first
+                    g = dy4 * first
+                dxpad[:, a:a + sh * (ho - 1) + 1:sh, b:b + sw * (wo - 1) + 1:sw, :] += g
+        dx = dxpad[:, pt:pt + h, pl:pl + w, :]
+        return (dx if pt + pb + pl + pr == 0 else xp.ascontiguousarray(dx)).reshape(x_shape)
 
     def compute_output_shape(self, input_shape):
         if self.rank == 2:
