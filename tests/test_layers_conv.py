@@ -266,3 +266,27 @@ def test_im2col_both_copies_equal_the_window_view(c):
     out = np.empty((2, 3, 3, 3, 2, c))
     im2col(x, 3, 2, 2, 2, 2, 3, 3, 3, out=out)
     np.testing.assert_array_equal(out, windows(x, 3, 2, 2, 2, 2, 3, 3, 3))
+
+
+def test_tensorflow_cnn_tutorial_model_runs_with_the_import_changed():
+    """TensorFlow's "Convolutional Neural Network (CNN)" tutorial (CIFAR-10 architecture), `tensorflow.keras` →
+    `tinynn`, on random images of CIFAR's shape: the summary's 122,570 parameters, and a training step."""
+    from tinynn import layers, losses, models
+    from tinynn.utils import set_random_seed
+
+    set_random_seed(0)
+    model = models.Sequential()
+    model.add(layers.Conv2D(32, (3, 3), activation='relu', input_shape=(32, 32, 3)))
+    model.add(layers.MaxPooling2D((2, 2)))
+    model.add(layers.Conv2D(64, (3, 3), activation='relu'))
+    model.add(layers.MaxPooling2D((2, 2)))
+    model.add(layers.Conv2D(64, (3, 3), activation='relu'))
+    model.add(layers.Flatten())
+    model.add(layers.Dense(64, activation='relu'))
+    model.add(layers.Dense(10))
+    assert model.count_params() == 122_570
+    model.compile(optimizer='adam', loss=losses.SparseCategoricalCrossentropy(from_logits=True), metrics=['accuracy'])
+    rng = np.random.default_rng(0)
+    x, y = rng.random((16, 32, 32, 3)).astype("float32"), rng.integers(0, 10, 16)
+    history = model.fit(x, y, epochs=3, validation_data=(x, y), verbose=0)
+    assert len(history.history["val_accuracy"]) == 3 and np.isfinite(history.history["loss"]).all()
