@@ -147,3 +147,21 @@ def test_normalization_errors():
         LayerNormalization(rms_scaling=True)
     with pytest.raises(ValueError, match="epsilon"):
         LayerNormalization(epsilon=0)
+
+
+def test_save_and_load_keep_the_moving_statistics(tmp_path):
+    from tinynn.layers import GlobalAveragePooling2D, MaxPooling2D, RandomFlip, RandomTranslation, Rescaling
+    from tinynn.models import load_model
+
+    model = Sequential([Input(shape=(8, 8, 1)), Rescaling(1 / 255), RandomFlip("horizontal", seed=1),
+                        RandomTranslation(0.1, 0.1, seed=2), Conv2D(4, 3, padding="same"), BatchNormalization(),
+                        MaxPooling2D(), LayerNormalization(), GlobalAveragePooling2D(), Dense(3, activation="softmax")])
+    model.compile("adam", "sparse_categorical_crossentropy")
+    x = np.random.default_rng(0).integers(0, 256, (32, 8, 8, 1)).astype("float32")
+    model.fit(x, np.arange(32) % 3, epochs=2, batch_size=8, verbose=0)
+    path = tmp_path / "m.keras"
+    model.save(path)
+    again = load_model(path)
+    bn = [lay for lay in again.layers if isinstance(lay, BatchNormalization)][0]
+    assert not np.allclose(bn.moving_variance.value, 1.0)
+    np.testing.assert_allclose(again.predict(x, verbose=0), model.predict(x, verbose=0), rtol=1e-5, atol=1e-7)
