@@ -3,7 +3,6 @@ with torch (when installed) on the same weights, im2col helpers, shapes and erro
 import numpy as np
 import pytest
 
-from tinynn import backend
 from tinynn.layers import Conv1D, Conv2D, Flatten, Dense, Input
 from tinynn.layers.convolutional import conv2d_loops
 from tinynn.layers.im2col import Buffers, col2im_add, out_size_and_pads, windows
@@ -226,10 +225,6 @@ def test_conv2d_gradients_match_torch():
     y.backward(torch.tensor(dy).permute(0, 3, 1, 2))
     np.testing.assert_allclose(dx, xt.grad.numpy(), atol=1e-10)
     np.testing.assert_allclose(layer.kernel.grad, kt.grad.numpy(), atol=1e-10)
-
-
-def test_backend_default_is_numpy():
-    assert backend.backend() == "numpy"
 
 
 def test_keras_io_mnist_convnet_builds_with_keras_parameter_counts(tmp_path):
