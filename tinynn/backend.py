@@ -178,6 +178,13 @@ def to_backend(a):
     return a
 
 
+def as_strided(a, shape, strides):
+    """A read-only view of ``a`` with other shape and strides (no copy): how im2col sees every window."""
+    if _state["name"] == "cupy" and not isinstance(a, np.ndarray):
+        return _state["module"].lib.stride_tricks.as_strided(a, shape=shape, strides=strides)
+    return np.lib.stride_tricks.as_strided(a, shape=shape, strides=strides, writeable=False)
+
+
 def permutation(n):
     """A random ordering of ``0 .. n-1`` from the seeded generator (CuPy's Generator has no ``permutation``)."""
     g = rng()
