@@ -216,11 +216,15 @@ def _displayed_lines(nb, skip):
     ns = {}
     for cell in nb.cells:
         if cell.cell_type == "code":
-            for line in cell.source.splitlines():
-                if re.match(r"^(import |from \S+ import )", line):
+            try:
+                tree = ast.parse(cell.source)
+            except SyntaxError:  # IPython magics: no imports taken from this cell
+                tree = ast.Module(body=[], type_ignores=[])
+            for node in tree.body:  # top-level imports only (an import quoted in a string is not one)
+                if isinstance(node, (ast.Import, ast.ImportFrom)):
                     try:
-                        exec(line, ns)  # noqa: S102 - the chapter's own imports, to resolve what it shows
-                    except ImportError:  # an import line quoted inside a string (e.g. a Keras program shown)
+                        exec(compile(ast.Module(body=[node], type_ignores=[]), "<chapter>", "exec"), ns)  # noqa: S102
+                    except ImportError:
                         pass
     lines = []
     for i, cell in enumerate(nb.cells):
