@@ -33,7 +33,9 @@ import traceback
 from tinynn import backend
 from tinynn.backend import xp
 
-__all__ = ["Checker", "Mistake", "CheckResult", "collect"]
+__all__ = ["Checker", "Mistake", "CheckResult", "collect", "NOT_SOLVED"]
+
+NOT_SOLVED = "not solved yet: replace `raise NotImplementedError()` by your code, then run the cell again."
 
 
 class Mistake:
@@ -61,6 +63,8 @@ class CheckResult:
     def message(self):
         if self.passed:
             return f"✓ {self.name} passes {self.n_tests} random tests"
+        if self.mistake == "not_solved":
+            return f"✗ {self.name}: {self.hint}"
         return f"✗ {self.name} fails test {self.case}: {self.hint}"
 
     def __repr__(self):
@@ -130,6 +134,8 @@ class Checker:
         try:
             with _quiet():
                 got = fn(*args.values())
+        except NotImplementedError:  # the exercise's stub (`raise NotImplementedError()`) is still there
+            return NOT_SOLVED, "not_solved"
         except Exception as err:  # the learner's code: any error becomes a hint
             line = traceback.format_exception_only(type(err), err)[-1].strip()
             extra = f" {self.exception_hint}" if self.exception_hint else ""
