@@ -67,6 +67,7 @@ def _run_into(chapter, target, size, timeout):
             _err(f"  cell {outcome.index + 1}: {outcome.status} ({outcome.seconds:.1f} s) {outcome.error}".rstrip())
 
     outcomes = run_notebook(nb, cwd=target.parent, size=size, timeout=timeout, stop_on_error=True, log=log)
+    nb.metadata.pop("widgets", None)  # live widget state is meaningless once saved (and bloats the file)
     tmp = target.with_name(target.name + ".tmp")
     nbformat.write(nb, os.fspath(tmp))
     os.replace(tmp, target)

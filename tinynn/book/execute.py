@@ -61,7 +61,7 @@ class Session:
             nb, timeout=timeout, kernel_name="python3", allow_errors=True, interrupt_on_timeout=True,
             error_on_timeout={"ename": _TIMEOUT_NAME, "evalue": f"the cell ran longer than {timeout:g} s "
                               f"and was interrupted (an endless loop?)", "traceback": []},
-            record_timing=False, startup_timeout=120, shutdown_kernel="immediate", store_widget_state=False,
+            record_timing=False, startup_timeout=120, shutdown_kernel="immediate",
             resources={"metadata": {"path": os.fspath(cwd)}},
             on_cell_executed=self._on_executed)
         self.env = {**os.environ, **(env or {}), "TINYNN_BOOK_SIZE": size}

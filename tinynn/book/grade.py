@@ -192,11 +192,14 @@ def grade(paths, timeout=300.0, size="ci", log=None):
     rows = []
     for path in find_notebooks(paths):
         start = time.monotonic()
-        got, _ = grade_notebook(path, timeout=timeout, size=size)
+        got, outcomes = grade_notebook(path, timeout=timeout, size=size)
         rows += got
         if log:
             ok = sum(r.passed for r in got)
             log(f"graded {path}: {ok} of {len(got)} passed ({time.monotonic() - start:.0f} s)")
+            for o in outcomes:
+                if o.status != "ok":
+                    log(f"  cell {o.index + 1}: {o.status}: {o.error}")
     return rows
 
 
