@@ -28,13 +28,15 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 install: $(VENV)/.installed
 
 # JupyterLab opens the working copies in my-chapters/ (created on first use, never overwritten when you
-# edited them): the shipped chapters/ stay as they are. The server's root is this folder, so the README and
-# the library's source are one click away. (Root needs --allow-root; JUPYTER_ARGS passes more, e.g.
-# JUPYTER_ARGS=--no-browser.)
+# edited them): the shipped chapters/ are not even listed, so reading or running a chapter never changes
+# them. The server's root is this folder, so the README and the library's source are one click away.
+# (Root needs --allow-root; JUPYTER_ARGS passes more, e.g. JUPYTER_ARGS=--no-browser.)
+LAB_HIDE := ['__pycache__', '*.pyc', '*.egg-info', 'chapters', '_build', 'build', 'test-artifacts']
 lab: $(VENV)/.installed
 	$(BIN)/tinynn-book sync
 	TINYNN_BOOK_SIZE=$(LAB_SIZE) $(BIN)/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root) \
-	  --ServerApp.root_dir="$(CURDIR)" --LabApp.default_url=/lab/tree/my-chapters $(JUPYTER_ARGS)
+	  --ServerApp.root_dir="$(CURDIR)" --LabApp.default_url=/lab/tree/my-chapters \
+	  --ContentsManager.hide_globs="$(LAB_HIDE)" $(JUPYTER_ARGS)
 
 # One BLAS thread: the book's matrices are small, and on 2 cores a second thread mostly spins (measured: the
 # LSTM chapter ran up to 10x slower with two). Only the chapters book.yml lists are run by nbval (a student
