@@ -180,7 +180,7 @@ def reset(names=None, root=None, confirm=None, log=print) -> list[Path]:
         copy = working_copy(chapter, root)
         if edited(chapter, root):
             if confirm is None or not confirm(copy):
-                log(f"kept {copy.relative_to(root)} (it has your edits).")
+                log(f"kept {copy.relative_to(root)} (it has changes: your edits, or the outputs of a run).")
                 continue
             backup = _work(root) / ".backup" / f"{chapter.stem}-{time.strftime('%Y%m%d-%H%M%S')}.ipynb"
             backup.parent.mkdir(parents=True, exist_ok=True)
