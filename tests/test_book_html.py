@@ -117,6 +117,9 @@ def test_chapters_render_math_and_figures_offline(html):
                 .map(i => [i.getAttribute('src'), i.complete && i.naturalWidth > 0])""")
             errors = page.locator("mjx-merror").count()
             page.screenshot(path=str(ARTIFACTS / f"book_{chapter.stem}.png"))
+            if images:  # the first stored figure, as the page shows it
+                page.locator("article img").first.scroll_into_view_if_needed()
+                page.screenshot(path=str(ARTIFACTS / f"book_{chapter.stem}_figure.png"))
             assert n_math > 0, f"{chapter.stem}: no typeset formula"
             assert not raw, f"{chapter.stem}: raw LaTeX left in the text: {raw[:3]}"
             assert errors == 0, f"{chapter.stem}: {errors} MathJax errors"
