@@ -195,7 +195,8 @@ UPDATE_LOOP = "def perceptron_update(w, b, x, y, lr):\n    while True:\n        
 
 
 def test_grade_odd_submissions(tmp_path):
-    """An endless loop, a crashed kernel, a file that is not JSON, an empty file, a notebook without cells:
+    """An endless loop (one that ignores the interrupt too), a crashed kernel, a file that is not JSON, an empty
+    file, a notebook without cells:
     each becomes rows with a message; the run ends in bounded time with status 1."""
     sub = tmp_path / "submissions"
     (sub / "alice").mkdir(parents=True)
@@ -208,6 +209,10 @@ def test_grade_odd_submissions(tmp_path):
     (sub / "bob.ipynb").write_text(_nb(
         "from tinynn.exercises import ch01", PREDICT_OK,
         "ex1 = ch01.check_perceptron_predict(perceptron_predict)", "import os\nos._exit(1)"), encoding="utf-8")
+    (sub / "frank.ipynb").write_text(_nb(          # a loop that swallows the interrupt: the kernel is stopped
+        "import time\nfrom tinynn.exercises import ch01",
+        "while True:\n    try:\n        time.sleep(0.2)\n    except KeyboardInterrupt:\n        pass"),
+        encoding="utf-8")
     (sub / "carol.ipynb").write_text("this is not JSON {", encoding="utf-8")
     (sub / "dave.ipynb").write_text("", encoding="utf-8")
     (sub / "erin.ipynb").write_text(_nb(), encoding="utf-8")
@@ -216,7 +221,7 @@ def test_grade_odd_submissions(tmp_path):
     r = book("grade", "--timeout", "6", "--csv", out, sub, timeout=600)
     took = time.monotonic() - start
     assert r.returncode == 1, r.stdout + r.stderr
-    assert took < 240, f"grading five odd notebooks took {took:.0f} s"
+    assert took < 300, f"grading six odd notebooks took {took:.0f} s"
     rows = {(Path(row["notebook"]).name, row["exercise"]): row for row in _rows(out)}
     alice = {k[1]: v for k, v in rows.items() if k[0] == "01_neurons.ipynb"}
     assert alice["perceptron_predict"]["passed"] == "true"
@@ -227,10 +232,12 @@ def test_grade_odd_submissions(tmp_path):
     assert all(v["passed"] == "false" and "kernel died" in v["message"] for v in bob.values())
     assert "not a notebook" in rows[("carol.ipynb", "(notebook)")]["message"]
     assert "empty" in rows[("dave.ipynb", "(notebook)")]["message"]
+    frank = {k[1]: v for k, v in rows.items() if k[0] == "frank.ipynb"}
+    assert len(frank) == 3 and all("ignored the interrupt" in v["message"] for v in frank.values()), frank
     assert "no exercises found" in rows[("erin.ipynb", "(notebook)")]["message"]
     assert all(row["passed"] == "false" for k, row in rows.items() if k[0] != "01_neurons.ipynb")
     assert "Traceback" not in r.stdout + r.stderr
-    assert "5 notebooks: 2 of 9 exercises passed" in r.stdout
+    assert "6 notebooks: 2 of 12 exercises passed" in r.stdout
 
 
 def test_grade_usage_errors(tmp_path):

@@ -155,10 +155,13 @@ def grade_notebook(path, timeout=300.0, size="ci", name=None):
                     outcomes.append(session.run(i))
                     if outcomes[-1].status == "dead":
                         break
-            dead = next((o for o in outcomes if o.status == "dead"), None)
+            dead = None
+            if not session.alive:  # the cell that killed the kernel, or that it could not be stopped from
+                cause = next(o for o in outcomes if o.status in ("dead", "timeout") and not o.error.startswith("not run"))
+                dead = f"{cause.error} ({_cell_label(nb, cause.index)})"
             for module, check, label, expr in exercises:
                 if dead:
-                    rows.append(Row(name, label, False, f"not checked: {dead.error} ({_cell_label(nb, dead.index)})"))
+                    rows.append(Row(name, label, False, f"not checked: {dead}"))
                     continue
                 if expr is None:
                     rows.append(Row(name, label, False, f"no cell calls {module}.{check}(...)"))
@@ -166,8 +169,10 @@ def grade_notebook(path, timeout=300.0, size="ci", name=None):
                 out = session.run_extra(f"from tinynn.book.grade import check_in_kernel\n"
                                         f"check_in_kernel({marker!r}, {module!r}, {check!r}, lambda: ({expr}))")
                 rows.append(_row(name, label, out, marker, timeout))
-                if out.status == "dead":
-                    dead = out
+                if not session.alive:
+                    dead = out.error or "the kernel stopped"
+                    if out.status == "timeout":
+                        dead = f"the kernel stopped after checking {label} ran longer than {timeout:g} s"
     except Exception as err:  # noqa: BLE001 - the kernel could not start, or died in an unexpected way
         done = {r.exercise for r in rows}
         rows += [Row(name, label, False, f"not checked: {type(err).__name__}: {err}")
