@@ -42,8 +42,9 @@ lab: $(VENV)/.installed
 # LSTM chapter ran up to 10x slower with two). Only the chapters book.yml lists are run by nbval (a student
 # copy or a working copy elsewhere is never collected).
 test: $(VENV)/.installed
+	chapters="$$($(BIN)/tinynn-book list --paths)" && test -n "$$chapters" && \
 	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 $(BIN)/python -m pytest tests \
-	  $$($(BIN)/tinynn-book list --paths) --nbval-lax --nbval-sanitize-with chapters/sanitize.cfg -p no:cacheprovider
+	  $$chapters --nbval-lax --nbval-sanitize-with chapters/sanitize.cfg -p no:cacheprovider
 
 # The HTML book: only the files of book.yml, their stored outputs (no execution), MathJax from the build
 # itself; any warning fails the build.
