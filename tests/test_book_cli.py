@@ -218,7 +218,7 @@ def test_grade_odd_submissions(tmp_path):
     (sub / "erin.ipynb").write_text(_nb(), encoding="utf-8")
     out = tmp_path / "grades.csv"
     start = time.monotonic()
-    r = book("grade", "--timeout", "6", "--csv", out, sub, timeout=600)
+    r = book("grade", "--timeout", "6", "--jobs", "2", "--csv", out, sub, timeout=600)
     took = time.monotonic() - start
     assert r.returncode == 1, r.stdout + r.stderr
     assert took < 300, f"grading six odd notebooks took {took:.0f} s"
@@ -250,6 +250,8 @@ def test_grade_usage_errors(tmp_path):
     assert r.returncode == 2
     r = book("grade", "--timeout", "0", tmp_path)
     assert r.returncode == 2 and "--timeout" in r.stderr
+    r = book("grade", "--jobs", "0", tmp_path)
+    assert r.returncode == 2 and "--jobs" in r.stderr
 
 
 # --- working copies: run, reset, sync ------------------------------------------------------------------------

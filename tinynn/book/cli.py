@@ -42,8 +42,10 @@ def cmd_grade(args):
 
     if args.timeout <= 0:
         raise BookError(f"--timeout {args.timeout}: expected a positive number of seconds.")
+    if args.jobs < 1:
+        raise BookError(f"--jobs {args.jobs}: expected 1 or more.")
     find_notebooks(args.paths)  # usage errors (a missing folder) before any kernel starts
-    rows = grade(args.paths, timeout=args.timeout, size=args.size, log=_err)
+    rows = grade(args.paths, timeout=args.timeout, size=args.size, log=_err, jobs=args.jobs)
     if args.csv:
         write_csv(rows, args.csv)
         _err(f"wrote {args.csv}")
@@ -154,6 +156,8 @@ def parser():
     g.add_argument("--timeout", type=float, default=300.0, metavar="S",
                    help="seconds one cell may run before it is interrupted (default 300)")
     g.add_argument("--size", choices=SIZES, default="ci", help="book size to run at (default ci: small)")
+    g.add_argument("--jobs", "-j", type=int, default=1, metavar="N",
+                   help="grade N notebooks at the same time (default 1; at most the number of CPU cores)")
     g.set_defaults(func=cmd_grade)
 
     r = sub.add_parser("run", help="run one chapter's working copy from a terminal",

@@ -192,16 +192,31 @@ def _row(name, label, out, marker, timeout):
     return Row(name, label, False, f"not checked: {out.error or 'the check printed no verdict'}")
 
 
-def grade(paths, timeout=300.0, size="ci", log=None):
-    """Rows for every notebook under ``paths`` (see :func:`find_notebooks`)."""
+def _timed(path, timeout, size):
+    start = time.monotonic()
+    rows, outcomes = grade_notebook(path, timeout=timeout, size=size)
+    return rows, outcomes, time.monotonic() - start
+
+
+def grade(paths, timeout=300.0, size="ci", log=None, jobs=1):
+    """Rows for every notebook under ``paths`` (see :func:`find_notebooks`), in that order; ``jobs``
+    notebooks are graded at the same time (each in its own process and kernel)."""
+    notebooks = find_notebooks(paths)
+    if jobs > 1 and len(notebooks) > 1:
+        from concurrent.futures import ProcessPoolExecutor  # noqa: PLC0415
+
+        with ProcessPoolExecutor(max_workers=min(jobs, len(notebooks))) as pool:
+            results = pool.map(_timed, notebooks, [timeout] * len(notebooks), [size] * len(notebooks))
+            return _collect(notebooks, results, log)
+    return _collect(notebooks, (_timed(p, timeout, size) for p in notebooks), log)
+
+
+def _collect(notebooks, results, log):
     rows = []
-    for path in find_notebooks(paths):
-        start = time.monotonic()
-        got, outcomes = grade_notebook(path, timeout=timeout, size=size)
+    for path, (got, outcomes, seconds) in zip(notebooks, results):
         rows += got
         if log:
-            ok = sum(r.passed for r in got)
-            log(f"graded {path}: {ok} of {len(got)} passed ({time.monotonic() - start:.0f} s)")
+            log(f"graded {path}: {sum(r.passed for r in got)} of {len(got)} passed ({seconds:.0f} s)")
             for o in outcomes:
                 if o.status != "ok":
                     log(f"  cell {o.index + 1}: {o.status}: {o.error}")
