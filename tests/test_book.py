@@ -162,7 +162,9 @@ def test_student_version_removes_solutions(tmp_path):
     nb = nbformat.read(out, as_version=4)
     src = "\n".join(c.source for c in _code(nb))
     assert book.SOLUTION_BEGIN not in src and "raise NotImplementedError()" in src
-    assert all(not c.outputs for c in _code(nb))
+    exercises = [c for c in _code(nb) if "raise NotImplementedError()" in c.source]
+    assert exercises and all(not c.outputs for c in exercises), "an exercise cell keeps no solution output"
+    assert any(c.outputs for c in _code(nb)), "the other cells keep their outputs (tests/test_book_cli.py)"
 
 
 def test_sanitize_file_parses_like_nbval():

@@ -26,13 +26,16 @@ def test_environment_yml_matches_pyproject():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     env = yaml.safe_load((ROOT / "environment.yml").read_text())
     assert env["channels"] == ["conda-forge"]
-    conda = dict(_name_and_spec(d) for d in env["dependencies"] if isinstance(d, str))
+    conda = dict(_name_and_spec(d) for d in env["dependencies"] if isinstance(d, str) and d != "pip")
+    for d in env["dependencies"]:  # packages conda-forge lacks come from PyPI through conda's pip section
+        if isinstance(d, dict):
+            conda.update(_name_and_spec(p) for p in d["pip"])
     commented = dict(_name_and_spec(line.strip().lstrip("#").strip()[2:])
                      for line in (ROOT / "environment.yml").read_text().splitlines()
                      if line.strip().startswith("# - "))
     assert conda.pop("python") == ">=" + project["requires-python"].lstrip(">=")
     wanted = list(project["dependencies"])
-    for extra in ("notebook", "dev"):
+    for extra in ("notebook", "dev", "book"):
         wanted += project["optional-dependencies"][extra]
     for req in wanted:
         name, spec = _name_and_spec(req)

@@ -40,7 +40,9 @@ from tinynn import backend
 from tinynn.backend import xp
 from tinynn.exercises import _traps
 
-__all__ = ["Checker", "Mistake", "CheckResult", "collect"]
+__all__ = ["Checker", "Mistake", "CheckResult", "collect", "NOT_SOLVED"]
+
+NOT_SOLVED = "not solved yet: replace `raise NotImplementedError()` by your code, then run the cell again."
 
 
 class Mistake:
@@ -69,6 +71,8 @@ class CheckResult:
     def message(self):
         if self.passed:
             return f"✓ {self.name} passes {self.n_tests} random tests"
+        if self.mistake == "not_solved":
+            return f"✗ {self.name}: {self.hint}"
         text = f"✗ {self.name} fails test {self.case}: {self.hint}"
         return f"{text}\n{self.example}" if self.example else text
 
@@ -169,6 +173,8 @@ class Checker:
         try:
             with _quiet():
                 got = fn(*args.values())
+        except NotImplementedError:  # the exercise's stub (`raise NotImplementedError()`) is still there
+            return NOT_SOLVED, "not_solved"
         except Exception as err:  # the learner's code: any error becomes a hint
             line = traceback.format_exception_only(type(err), err)[-1].strip()
             extra = f" {self.exception_hint}" if self.exception_hint else ""

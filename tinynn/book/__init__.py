@@ -19,7 +19,7 @@ import os
 import re
 
 __all__ = ["SIZES", "size", "is_ci", "pick", "setup", "show_source", "strip_solutions", "student_version",
-           "SOLUTION_BEGIN", "SOLUTION_END"]
+           "SOLUTION_BEGIN", "SOLUTION_END", "exercise_report"]
 
 SIZES = ("full", "ci")
 ENV = "TINYNN_BOOK_SIZE"
@@ -112,13 +112,12 @@ def strip_solutions(source: str) -> str:
 
 
 def student_version(path_in, path_out):
-    """Write a student copy of a chapter: solutions removed, outputs cleared."""
-    import nbformat  # noqa: PLC0415
+    """Write a student copy of a chapter (its folder is created): solutions removed, the outputs of every
+    cell that does not depend on an exercise kept, and Run All works while the exercises are unsolved.
+    See :mod:`tinynn.book.student`; from a terminal: ``tinynn-book student DEST``."""
+    from tinynn.book.student import write_student_copy  # noqa: PLC0415
 
-    nb = nbformat.read(os.fspath(path_in), as_version=4)
-    for cell in nb.cells:
-        if cell.cell_type == "code":
-            cell.source = strip_solutions(cell.source)
-            cell.outputs, cell.execution_count = [], None
-    nbformat.write(nb, os.fspath(path_out))
-    return path_out
+    return write_student_copy(path_in, path_out)
+
+
+from tinynn.book.student import exercise_report  # noqa: E402  (student.py uses the names above)
