@@ -98,10 +98,10 @@ _SOLUTION_RE = re.compile(
 
 
 def strip_solutions(source: str) -> str:
-    """Replace every ``### BEGIN SOLUTION`` ... ``### END SOLUTION`` block by a ``NotImplementedError``
+    r"""Replace every ``### BEGIN SOLUTION`` ... ``### END SOLUTION`` block by a ``NotImplementedError``
     (the nbgrader convention), keeping the indentation.
 
-    >>> print(strip_solutions("def f(x):\\n    ### BEGIN SOLUTION\\n    return 2 * x\\n    ### END SOLUTION\\n"))
+    >>> print(strip_solutions("def f(x):\n    ### BEGIN SOLUTION\n    return 2 * x\n    ### END SOLUTION\n"))
     def f(x):
         # YOUR CODE HERE
         raise NotImplementedError()
