@@ -228,16 +228,16 @@ def test_grade_odd_submissions(tmp_path):
     assert alice["perceptron_update"]["passed"] == "false" and "timed out" in alice["perceptron_update"]["message"]
     assert alice["dense_forward"]["passed"] == "true", "the kernel recovered after the endless loop"
     bob = {k[1]: v for k, v in rows.items() if k[0] == "bob.ipynb"}
-    assert set(bob) == {"perceptron_predict", "perceptron_update", "dense_forward"}
+    assert set(bob) == {"perceptron_predict", "perceptron_update", "dense_forward", "margin"}
     assert all(v["passed"] == "false" and "kernel died" in v["message"] for v in bob.values())
     assert "not a notebook" in rows[("carol.ipynb", "(notebook)")]["message"]
     assert "empty" in rows[("dave.ipynb", "(notebook)")]["message"]
     frank = {k[1]: v for k, v in rows.items() if k[0] == "frank.ipynb"}
-    assert len(frank) == 3 and all("ignored the interrupt" in v["message"] for v in frank.values()), frank
+    assert len(frank) == 4 and all("ignored the interrupt" in v["message"] for v in frank.values()), frank
     assert "no exercises found" in rows[("erin.ipynb", "(notebook)")]["message"]
     assert all(row["passed"] == "false" for k, row in rows.items() if k[0] != "01_neurons.ipynb")
     assert "Traceback" not in r.stdout + r.stderr
-    assert "6 notebooks: 2 of 12 exercises passed" in r.stdout
+    assert "6 notebooks: 2 of 15 exercises passed" in r.stdout, r.stdout
 
 
 def test_grade_usage_errors(tmp_path):
@@ -274,7 +274,7 @@ def test_run_one_chapter_into_its_working_copy_then_reset(book_copy):
     assert _sha(chapter) == shipped, "running a chapter never changes the shipped file"
     nb = nbformat.read(work, as_version=4)
     key = [c for c in nb.cells if "nbval-check-output" in c.metadata.get("tags", [])][0]
-    assert key.outputs and "exercises passed: 3 of 3" in key.outputs[0]["text"]
+    assert key.outputs and "exercises passed: 4 of 4" in key.outputs[0]["text"]
     assert "widgets" not in nb.metadata
     # reset without a terminal and without --yes: the run's outputs are kept, and the message says how
     r = book("reset", "01", cwd=book_copy)
