@@ -189,7 +189,7 @@ def test_nested_model_as_layer_and_feature_extraction_share_weights():
     inputs = Input(shape=(4,))
     h = Dense(5, activation="tanh", name="hidden")(inputs)
     base = Model(inputs, Dense(3, name="top")(h))
-    features = Model(base.inputs, base.get_layer("hidden").output if False else h)
+    features = Model(base.inputs, base.get_layer("hidden").output)  # feature extraction
     assert features.get_layer("hidden") is base.get_layer("hidden")
     outer_in = Input(shape=(4,))
     outer = Model(outer_in, Dense(1)(base(outer_in)))
