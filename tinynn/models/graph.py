@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from tinynn.autograd import Tensor
 from tinynn.backend import xp
-from tinynn.layers.base import Layer, shape_str
+from tinynn.layers.base import _unique, shape_str
 from tinynn.layers.symbolic import KerasTensor
 
 
@@ -218,12 +218,4 @@ def model_from_config(cls, config, custom_objects=None):
     return cls(inputs, outputs, name=config.get("name"), trainable=config.get("trainable", True))
 
 
-def _unique(items):
-    out = []
-    for item in items:
-        if not any(item is o for o in out):
-            out.append(item)
-    return out
-
-
-__all__ = ["Graph", "Layer"]
+__all__ = ["Graph", "flatten", "model_from_config", "zeros_like_symbolic"]
